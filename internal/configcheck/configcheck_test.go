@@ -1,0 +1,130 @@
+package configcheck
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestGolden checks every fixture in normal and strict mode against
+// testdata/<fixture>.golden.
+func TestGolden(t *testing.T) {
+	fixtures, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(fixtures) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, fixture := range fixtures {
+		name := strings.TrimSuffix(filepath.Base(fixture), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			var got strings.Builder
+			for _, strict := range []bool{false, true} {
+				report, err := CheckFile(fixture, WithStrict(strict))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&got, "== strict=%v failed=%v\n%s", strict, report.Failed(), report)
+			}
+			compareGolden(t, strings.TrimSuffix(fixture, ".yaml")+".golden", got.String())
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name       string
+		config     string
+		opts       []Option
+		wantFailed bool
+		wantSubstr string
+	}{
+		{
+			name:       "timeout exactly 1.5x p99 passes",
+			config:     "service: a\nenv: dev\nregion: us-west-2\nupstreams:\n  - name: b\n    p99: 100ms\n    timeout: 150ms\n",
+			wantFailed: false,
+		},
+		{
+			name:       "timeout above 1.5x p99 fails on its line",
+			config:     "service: a\nenv: dev\nregion: us-west-2\nupstreams:\n  - name: b\n    p99: 100ms\n    timeout: 150001us\n",
+			wantFailed: true,
+			wantSubstr: "c.yaml:7: upstream \"b\" timeout 150.001ms exceeds 1.5 x its p99",
+		},
+		{
+			name:       "sampling above 1% is fine outside production",
+			config:     "service: a\nenv: staging\nregion: us-west-2\nsampling: 0.5\n",
+			wantFailed: false,
+		},
+		{
+			name:       "allowed regions replace the pattern",
+			config:     "service: a\nenv: dev\nregion: us-west-2\n",
+			opts:       []Option{WithAllowedRegions("eu-central-1")},
+			wantFailed: true,
+			wantSubstr: "c.yaml:3: region \"us-west-2\" is not in the allowed set: use one of eu-central-1",
+		},
+		{
+			name:       "allowed region passes",
+			config:     "service: a\nenv: dev\nregion: eu-central-1\n",
+			opts:       []Option{WithAllowedRegions("eu-central-1")},
+			wantFailed: false,
+		},
+		{
+			name:       "warning fails only when strict",
+			config:     "service: a\nenv: dev\nregion: us-west-2\ncolour: blue\n",
+			opts:       []Option{WithStrict(true)},
+			wantFailed: true,
+			wantSubstr: "c.yaml:4: warning: unknown top-level key \"colour\"",
+		},
+		{
+			name:       "top level must be a mapping",
+			config:     "- a\n- b\n",
+			wantFailed: true,
+			wantSubstr: "c.yaml:1: top level must be a mapping",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Check("c.yaml", []byte(tt.config), tt.opts...)
+			if r.Failed() != tt.wantFailed {
+				t.Errorf("Failed() = %v, want %v; findings:\n%s", r.Failed(), tt.wantFailed, r)
+			}
+			if !strings.Contains(r.String(), tt.wantSubstr) {
+				t.Errorf("findings do not contain %q:\n%s", tt.wantSubstr, r)
+			}
+		})
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, seed := range []string{"service: a\n", "upstreams:\n - p99: 1s\n   timeout: 2s\n", "{", "- [a"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := Check("f.yaml", data)
+		for _, finding := range r.Findings {
+			if finding.Line < 0 {
+				t.Fatalf("negative line in %v", finding)
+			}
+		}
+	})
+}
