@@ -1,0 +1,423 @@
+package breaker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/policy"
+)
+
+// State is a breaker's state. Its numeric value is what the
+// govern_breaker_state gauge exports: 0 closed, 1 half-open, 2 open.
+type State uint32
+
+const (
+	// Closed lets every call through and counts failures.
+	Closed State = iota
+	// HalfOpen lets HalfOpenRequests probe calls through; their outcome
+	// closes or re-opens the breaker.
+	HalfOpen
+	// Open rejects every call until OpenFor has passed.
+	Open
+)
+
+// String returns "closed", "half-open" or "open".
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case HalfOpen:
+		return "half-open"
+	case Open:
+		return "open"
+	default:
+		return fmt.Sprintf("State(%d)", uint32(s))
+	}
+}
+
+// Built-in defaults for policy fields left at zero.
+const (
+	DefaultFailureRatio     = 0.5
+	DefaultMinRequests      = 20
+	DefaultWindow           = 10 * time.Second
+	DefaultOpenFor          = 5 * time.Second
+	DefaultHalfOpenRequests = 1
+)
+
+const (
+	// buckets is how many slices the rolling window is cut into: a failure
+	// older than Window leaves the count at most Window/buckets late.
+	buckets = 10
+	// shards spreads the counters of concurrent callers over separate cache
+	// lines so that recording a success does not contend (must be a power
+	// of two).
+	shards = 8
+
+	stateBits = 2
+	stateMask = 1<<stateBits - 1
+
+	// A bucket's count packs the number of calls in the high 32 bits and
+	// the number of failures in the low 32 bits, so one atomic add records
+	// a call.
+	oneCall    = 1 << 32
+	oneFailure = 1
+
+	// clockEvery: a success reads the clock while its slice holds fewer
+	// calls than this, then once per clockEvery calls.
+	clockEvery = 16
+)
+
+type bucket struct {
+	// epoch is the index of the Window/buckets-long time slice the counts
+	// belong to.
+	epoch  atomic.Int64
+	counts atomic.Uint64
+}
+
+type shard struct {
+	ring [buckets]bucket
+	_    [64]byte // keeps the next shard off this shard's last cache line
+}
+
+// Breaker is a lock-free circuit breaker over a rolling time window. Allow
+// and Permit.Done allocate nothing; see the package doc for why it is not
+// sony/gobreaker.
+type Breaker struct {
+	// stateGen packs the state (low bits) with a generation that every
+	// transition increments, so that outcomes of calls admitted under an
+	// earlier state are ignored.
+	stateGen atomic.Uint64
+	// openUntil is the clock reading (ns since base) at which an open
+	// breaker admits probes.
+	openUntil atomic.Int64
+	// epoch is the latest time slice any call observed; successes count
+	// into it without reading the clock (see Permit.Record).
+	epoch atomic.Int64
+	// probes counts half-open admissions and probeSuccesses their
+	// successes, each packed as generation<<32 | count so that a count
+	// left from an earlier half-open regime is never reused.
+	probes         atomic.Uint64
+	probeSuccesses atomic.Uint64
+
+	failureRatio     float64
+	minRequests      uint64
+	bucketWidth      int64
+	openFor          int64
+	halfOpenRequests uint32
+
+	base      time.Time
+	clock     func() time.Time
+	onChange  func(from, to State)
+	isFailure func(error) bool
+	name      string
+
+	shards [shards]shard
+}
+
+// Option configures a Breaker.
+type Option func(*Breaker)
+
+// WithStateChange calls fn, synchronously and from the goroutine that
+// caused it, after every state transition. Metrics use it to export the
+// state; fn must be fast and must not call back into the breaker's
+// transitions.
+func WithStateChange(fn func(from, to State)) Option {
+	return func(b *Breaker) { b.onChange = fn }
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(b *Breaker) { b.clock = now }
+}
+
+// WithName names what the breaker protects (a full method, or
+// target+method on the client); it appears in rejection messages and
+// ErrorInfo metadata.
+func WithName(name string) Option {
+	return func(b *Breaker) { b.name = name }
+}
+
+// WithFailureClassifier replaces IsFailure as the rule deciding which call
+// errors count against the breaker.
+func WithFailureClassifier(isFailure func(error) bool) Option {
+	return func(b *Breaker) { b.isFailure = isFailure }
+}
+
+// New returns a closed breaker configured by p. Zero fields of p take the
+// Default* values; FailureRatio is clamped to (0,1].
+func New(p policy.CircuitBreaker, opts ...Option) *Breaker {
+	b := &Breaker{
+		failureRatio:     p.FailureRatio,
+		minRequests:      uint64(p.MinRequests),
+		openFor:          int64(p.OpenFor),
+		halfOpenRequests: p.HalfOpenRequests,
+		isFailure:        IsFailure,
+	}
+	if b.failureRatio <= 0 {
+		b.failureRatio = DefaultFailureRatio
+	}
+	if b.failureRatio > 1 {
+		b.failureRatio = 1
+	}
+	if b.minRequests == 0 {
+		b.minRequests = DefaultMinRequests
+	}
+	window := p.Window
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	b.bucketWidth = max(int64(window)/buckets, 1)
+	if b.openFor <= 0 {
+		b.openFor = int64(DefaultOpenFor)
+	}
+	if b.halfOpenRequests == 0 {
+		b.halfOpenRequests = DefaultHalfOpenRequests
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	if b.clock != nil {
+		b.base = b.clock()
+	} else {
+		b.base = time.Now()
+	}
+	for s := range b.shards {
+		for i := range b.shards[s].ring {
+			b.shards[s].ring[i].epoch.Store(-1)
+		}
+	}
+	return b
+}
+
+// now reads the monotonic clock as nanoseconds since the breaker was built.
+func (b *Breaker) now() int64 {
+	if b.clock != nil {
+		return int64(b.clock().Sub(b.base))
+	}
+	return int64(time.Since(b.base))
+}
+
+// State returns the breaker's current state. An open breaker whose OpenFor
+// has passed still reports Open until the next Allow moves it to half-open.
+func (b *Breaker) State() State { return State(b.stateGen.Load() & stateMask) }
+
+// Permit is an admission by Allow. Report the call's outcome with Done or
+// Record exactly once. The zero Permit ignores outcomes.
+type Permit struct {
+	b   *Breaker
+	gen uint64
+}
+
+// Allow admits a call or rejects it with UNAVAILABLE carrying ErrorInfo
+// reason CIRCUIT_OPEN and a RetryInfo delay until the breaker will probe
+// again. It allocates nothing when it admits.
+func (b *Breaker) Allow() (Permit, error) {
+	sg := b.stateGen.Load()
+	switch State(sg & stateMask) {
+	case Closed:
+		return Permit{b, sg}, nil
+	case Open:
+		now := b.now()
+		if wait := b.openUntil.Load() - now; wait > 0 {
+			return Permit{}, b.rejection(time.Duration(wait))
+		}
+		b.transition(sg, HalfOpen)
+		sg = b.stateGen.Load()
+		if State(sg&stateMask) != HalfOpen {
+			return b.Allow()
+		}
+	}
+	// Half-open: admit the first halfOpenRequests probes of this generation.
+	if countInGeneration(&b.probes, sg>>stateBits) <= b.halfOpenRequests {
+		return Permit{b, sg}, nil
+	}
+	return Permit{}, b.rejection(0)
+}
+
+// Done records the outcome of the admitted call, classifying err with the
+// breaker's failure classifier (IsFailure by default).
+func (p Permit) Done(err error) {
+	if p.b == nil {
+		return
+	}
+	p.Record(err != nil && p.b.isFailure(err))
+}
+
+// Record records the outcome of the admitted call: failed counts against
+// the breaker.
+func (p Permit) Record(failed bool) {
+	b := p.b
+	if b == nil {
+		return
+	}
+	sg := b.stateGen.Load()
+	if sg != p.gen {
+		// The breaker changed state since the call was admitted; its
+		// outcome describes a past regime.
+		return
+	}
+	switch State(sg & stateMask) {
+	case Closed:
+		r := rand.Uint32()
+		sh := &b.shards[r&(shards-1)]
+		if !failed {
+			// Fast path: count the success in the current slice, reading
+			// the clock only while the slice is young or on every 16th
+			// call, so a busy breaker rarely pays for the clock.
+			epoch := b.epoch.Load()
+			bk := &sh.ring[epoch%buckets]
+			if calls := bk.counts.Load() >> 32; bk.epoch.Load() != epoch || calls < clockEvery || calls%clockEvery == 0 {
+				epoch = b.advance(b.now())
+				bk = b.slot(sh, epoch)
+			}
+			bk.counts.Add(oneCall)
+			return
+		}
+		now := b.now()
+		epoch := b.advance(now)
+		b.slot(sh, epoch).counts.Add(oneCall | oneFailure)
+		calls, failures := b.window(epoch)
+		if calls >= b.minRequests && float64(failures) >= b.failureRatio*float64(calls) {
+			if b.transition(sg, Open) {
+				b.openUntil.Store(now + b.openFor)
+			}
+		}
+	case HalfOpen:
+		if failed {
+			if b.transition(sg, Open) {
+				b.openUntil.Store(b.now() + b.openFor)
+			}
+			return
+		}
+		if countInGeneration(&b.probeSuccesses, sg>>stateBits) >= b.halfOpenRequests {
+			b.transition(sg, Closed)
+		}
+	}
+}
+
+// advance returns the slice index of clock reading now and moves the
+// breaker's current slice forward to it.
+func (b *Breaker) advance(now int64) int64 {
+	epoch := now / b.bucketWidth
+	for {
+		cur := b.epoch.Load()
+		if cur >= epoch || b.epoch.CompareAndSwap(cur, epoch) {
+			return epoch
+		}
+	}
+}
+
+// slot returns the bucket of epoch in shard sh, starting it at zero if it
+// still holds an older slice. A concurrent caller may add to it just before
+// the reset: the window is approximate by at most those few calls.
+func (b *Breaker) slot(sh *shard, epoch int64) *bucket {
+	bk := &sh.ring[epoch%buckets]
+	if old := bk.epoch.Load(); old < epoch {
+		if bk.epoch.CompareAndSwap(old, epoch) {
+			bk.counts.Store(0)
+		}
+	}
+	return bk
+}
+
+// window sums calls and failures over the slices of the rolling window that
+// ends at epoch.
+func (b *Breaker) window(epoch int64) (calls, failures uint64) {
+	for s := range b.shards {
+		for i := range b.shards[s].ring {
+			bk := &b.shards[s].ring[i]
+			if e := bk.epoch.Load(); e > epoch-buckets && e <= epoch {
+				c := bk.counts.Load()
+				calls += c >> 32
+				failures += c & (oneCall - 1)
+			}
+		}
+	}
+	return calls, failures
+}
+
+// Counts returns the calls and failures in the current rolling window.
+func (b *Breaker) Counts() (calls, failures uint64) {
+	return b.window(b.now() / b.bucketWidth)
+}
+
+// transition moves the breaker from the state packed in sg to `to`, if no
+// other goroutine transitioned first. It reports whether it did.
+func (b *Breaker) transition(sg uint64, to State) bool {
+	from := State(sg & stateMask)
+	switch to {
+	case Closed:
+		// Start the new closed regime with an empty window, before
+		// publishing it, so that no closed-state call sees stale counts.
+		for s := range b.shards {
+			for i := range b.shards[s].ring {
+				b.shards[s].ring[i].epoch.Store(-1)
+				b.shards[s].ring[i].counts.Store(0)
+			}
+		}
+	}
+	next := (sg>>stateBits+1)<<stateBits | uint64(to)
+	if !b.stateGen.CompareAndSwap(sg, next) {
+		return false
+	}
+	if b.onChange != nil {
+		b.onChange(from, to)
+	}
+	return true
+}
+
+func (b *Breaker) rejection(retryAfter time.Duration) error {
+	var md map[string]string
+	if b.name != "" {
+		md = map[string]string{"method": b.name}
+	}
+	return errinfo.Error(codes.Unavailable, errinfo.CircuitOpen,
+		fmt.Sprintf("circuit breaker of %s is open: the recent failure ratio crossed %.2f; retry after the RetryInfo delay", b.nameOr(), b.failureRatio),
+		retryAfter, md)
+}
+
+func (b *Breaker) nameOr() string {
+	if b.name == "" {
+		return "this call"
+	}
+	return b.name
+}
+
+// countInGeneration increments the count packed in a for generation gen,
+// starting it at one when a holds an older generation, and returns it.
+func countInGeneration(a *atomic.Uint64, gen uint64) uint32 {
+	gen &= 1<<32 - 1
+	for {
+		old := a.Load()
+		next := gen<<32 | 1
+		if old>>32 == gen {
+			next = old + 1
+		}
+		if a.CompareAndSwap(old, next) {
+			return uint32(next)
+		}
+	}
+}
+
+// IsFailure is the default failure classifier: errors whose gRPC code says
+// the server or its dependencies failed (UNKNOWN, DEADLINE_EXCEEDED,
+// INTERNAL, UNAVAILABLE, DATA_LOSS) count; errors that describe the
+// caller's request (INVALID_ARGUMENT, NOT_FOUND, ...) and RESOURCE_EXHAUSTED
+// rejections of rate limits do not.
+func IsFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	default:
+		return false
+	}
+}

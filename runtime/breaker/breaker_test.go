@@ -1,0 +1,304 @@
+package breaker
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/policy"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeClock is a manually advanced clock safe for concurrent reads.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func newTestBreaker(t *testing.T, p policy.CircuitBreaker) (*Breaker, *fakeClock, *[]State) {
+	t.Helper()
+	clock := &fakeClock{}
+	clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	var mu sync.Mutex
+	var changes []State
+	b := New(p, WithClock(clock.now), WithName("/t.S/M"), WithStateChange(func(from, to State) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, to)
+	}))
+	return b, clock, &changes
+}
+
+func call(t *testing.T, b *Breaker, err error) error {
+	t.Helper()
+	p, rejected := b.Allow()
+	if rejected != nil {
+		return rejected
+	}
+	p.Done(err)
+	return nil
+}
+
+var errInternal = status.Error(codes.Internal, "boom")
+
+func TestStateMachine(t *testing.T) {
+	b, clock, changes := newTestBreaker(t, policy.CircuitBreaker{
+		FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second, OpenFor: time.Second, HalfOpenRequests: 2,
+	})
+	// Below MinRequests nothing trips, even at 100% failures.
+	for range 3 {
+		if err := call(t, b, errInternal); err != nil {
+			t.Fatalf("rejected before MinRequests: %v", err)
+		}
+	}
+	if b.State() != Closed {
+		t.Fatalf("state = %v, want closed", b.State())
+	}
+	// The 4th failure reaches MinRequests at ratio 1 >= 0.5.
+	if err := call(t, b, errInternal); err != nil {
+		t.Fatal(err)
+	}
+	if b.State() != Open {
+		t.Fatalf("state = %v, want open", b.State())
+	}
+	err := call(t, b, nil)
+	if status.Code(err) != codes.Unavailable || !errinfo.Is(err, errinfo.CircuitOpen) {
+		t.Fatalf("open breaker returned %v, want UNAVAILABLE/CIRCUIT_OPEN", err)
+	}
+	if ra := errinfo.RetryAfter(err); ra != time.Second {
+		t.Errorf("RetryAfter = %v, want 1s", ra)
+	}
+	clock.advance(time.Second)
+	// Half-open admits exactly HalfOpenRequests probes.
+	p1, err1 := b.Allow()
+	p2, err2 := b.Allow()
+	_, err3 := b.Allow()
+	if err1 != nil || err2 != nil || err3 == nil {
+		t.Fatalf("half-open admissions: %v %v %v, want nil nil rejection", err1, err2, err3)
+	}
+	if b.State() != HalfOpen {
+		t.Fatalf("state = %v, want half-open", b.State())
+	}
+	p1.Done(nil)
+	if b.State() != HalfOpen {
+		t.Fatalf("closed after one of two probes")
+	}
+	p2.Done(nil)
+	if b.State() != Closed {
+		t.Fatalf("state = %v, want closed after successful probes", b.State())
+	}
+	if calls, failures := b.Counts(); calls != 0 || failures != 0 {
+		t.Errorf("closing kept old counts: %d calls %d failures", calls, failures)
+	}
+	want := []State{Open, HalfOpen, Closed}
+	if len(*changes) != len(want) {
+		t.Fatalf("state changes = %v, want %v", *changes, want)
+	}
+	for i := range want {
+		if (*changes)[i] != want[i] {
+			t.Fatalf("state changes = %v, want %v", *changes, want)
+		}
+	}
+}
+
+func TestHalfOpenFailureReopens(t *testing.T) {
+	b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{MinRequests: 1, OpenFor: time.Second})
+	_ = call(t, b, errInternal)
+	clock.advance(time.Second)
+	p, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Done(errInternal)
+	if b.State() != Open {
+		t.Fatalf("state = %v, want open after failed probe", b.State())
+	}
+	clock.advance(999 * time.Millisecond)
+	if err := call(t, b, nil); err == nil {
+		t.Fatal("admitted before OpenFor passed again")
+	}
+	clock.advance(time.Millisecond)
+	if err := call(t, b, nil); err != nil || b.State() != Closed {
+		t.Fatalf("probe after reopen: err %v state %v", err, b.State())
+	}
+}
+
+func TestWindowForgetsOldFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		gap       time.Duration
+		wantState State
+	}{
+		{"failures within the window trip", 5 * time.Second, Open},
+		{"failures older than the window are forgotten", 11 * time.Second, Closed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second})
+			for range 3 {
+				_ = call(t, b, errInternal)
+			}
+			clock.advance(tt.gap)
+			_ = call(t, b, errInternal)
+			if b.State() != tt.wantState {
+				t.Fatalf("state = %v, want %v", b.State(), tt.wantState)
+			}
+		})
+	}
+}
+
+func TestRatioAndClassification(t *testing.T) {
+	tests := []struct {
+		name      string
+		successes int
+		err       error
+		failures  int
+		wantState State
+	}{
+		{"below ratio stays closed", 11, errInternal, 9, Closed},
+		{"at ratio opens", 10, errInternal, 10, Open},
+		{"client errors do not count", 0, status.Error(codes.InvalidArgument, "bad"), 20, Closed},
+		{"rate limit rejections do not count", 0, status.Error(codes.ResourceExhausted, "slow down"), 20, Closed},
+		{"plain errors are UNKNOWN and count", 0, errors.New("plain"), 20, Open},
+		{"deadline counts", 0, status.Error(codes.DeadlineExceeded, "late"), 20, Open},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _, _ := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20})
+			for range tt.successes {
+				_ = call(t, b, nil)
+			}
+			for range tt.failures {
+				_ = call(t, b, tt.err)
+			}
+			if b.State() != tt.wantState {
+				t.Fatalf("state = %v, want %v", b.State(), tt.wantState)
+			}
+		})
+	}
+}
+
+func TestStaleOutcomesIgnored(t *testing.T) {
+	b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{MinRequests: 1, OpenFor: time.Second})
+	slow, err := b.Allow() // admitted while closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = call(t, b, errInternal) // trips
+	clock.advance(time.Second)
+	probe, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The slow call admitted while closed fails now: it must not re-open
+	// the half-open breaker.
+	slow.Done(errInternal)
+	if b.State() != HalfOpen {
+		t.Fatalf("stale outcome moved state to %v", b.State())
+	}
+	probe.Done(nil)
+	if b.State() != Closed {
+		t.Fatalf("state = %v, want closed", b.State())
+	}
+	var zero Permit
+	zero.Done(errInternal) // must not panic
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	b := New(policy.CircuitBreaker{FailureRatio: 0.9, MinRequests: 1000, OpenFor: time.Millisecond})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5000 {
+				p, err := b.Allow()
+				if err != nil {
+					continue
+				}
+				if (i+g)%2 == 0 {
+					p.Done(errInternal)
+				} else {
+					p.Done(nil)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if calls, failures := b.Counts(); failures > calls {
+		t.Fatalf("failures %d > calls %d", failures, calls)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	b := New(policy.CircuitBreaker{})
+	if b.failureRatio != DefaultFailureRatio || b.minRequests != DefaultMinRequests ||
+		b.openFor != int64(DefaultOpenFor) || b.halfOpenRequests != DefaultHalfOpenRequests ||
+		b.bucketWidth != int64(DefaultWindow)/buckets {
+		t.Fatalf("defaults not applied: %+v", b)
+	}
+	if New(policy.CircuitBreaker{FailureRatio: 7}).failureRatio != 1 {
+		t.Error("ratio above 1 not clamped")
+	}
+}
+
+func TestStateString(t *testing.T) {
+	for s, want := range map[State]string{Closed: "closed", HalfOpen: "half-open", Open: "open", 9: "State(9)"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
+		}
+	}
+}
+
+func BenchmarkAllowDone(b *testing.B) {
+	br := New(policy.CircuitBreaker{})
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := br.Allow()
+		if err == nil {
+			p.Done(nil)
+		}
+	}
+}
+
+func BenchmarkAllowDoneParallel(b *testing.B) {
+	br := New(policy.CircuitBreaker{})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p, err := br.Allow()
+			if err == nil {
+				p.Done(nil)
+			}
+		}
+	})
+}
+
+func TestSuccessesAcrossSlicesCount(t *testing.T) {
+	b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second})
+	for range 40 {
+		_ = call(t, b, nil)
+		clock.advance(100 * time.Millisecond) // 40 successes over 4s
+	}
+	for range 39 {
+		_ = call(t, b, errInternal)
+	}
+	if b.State() != Closed {
+		t.Fatalf("39 failures vs 40 successes opened the breaker (counts %v)", fmtCounts(b))
+	}
+	_ = call(t, b, errInternal)
+	if b.State() != Open {
+		t.Fatalf("40 failures vs 40 successes left it %v (counts %v)", b.State(), fmtCounts(b))
+	}
+}
+
+func fmtCounts(b *Breaker) [2]uint64 {
+	c, f := b.Counts()
+	return [2]uint64{c, f}
+}
