@@ -1,0 +1,239 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/govkit/govern/runtime/health"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body), rec.Header()
+}
+
+// switchable is a check whose outcome the test controls.
+type switchable struct{ failing atomic.Bool }
+
+func (s *switchable) check(context.Context) error {
+	if s.failing.Load() {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+func newChecks(t *testing.T) (*health.Checks, *switchable, *switchable) {
+	t.Helper()
+	checks := health.New(health.WithCacheTTL(0))
+	db, cache := &switchable{}, &switchable{}
+	if err := checks.Register("postgres", func(ctx context.Context) error {
+		time.Sleep(2 * time.Millisecond) // a measurable ping
+		return db.check(ctx)
+	}, health.AsDatabase()); err != nil {
+		t.Fatal(err)
+	}
+	if err := checks.Register("redis", cache.check); err != nil {
+		t.Fatal(err)
+	}
+	return checks, db, cache
+}
+
+func TestProbes(t *testing.T) {
+	checks, db, cache := newChecks(t)
+	h := New(WithChecks(checks), WithService("order"))
+
+	tests := []struct {
+		name       string
+		setup      func()
+		path       string
+		wantCode   int
+		wantBody   []string
+		rejectBody []string
+	}{
+		{name: "livez ok", path: "/livez", wantCode: 200, wantBody: []string{"ok"}},
+		{name: "readyz ok", path: "/readyz", wantCode: 200, wantBody: []string{"ok\n"}},
+		{name: "readyz verbose", path: "/readyz?verbose", wantCode: 200, wantBody: []string{"[+]postgres ok", "[+]redis ok", "readyz check passed"}},
+		{name: "one check", path: "/readyz/redis", wantCode: 200, wantBody: []string{"ok"}},
+		{name: "unknown check", path: "/readyz/nope", wantCode: 404, wantBody: []string{`no check named "nope"`, "postgres, redis"}},
+		{name: "readyz fails", setup: func() { cache.failing.Store(true) }, path: "/readyz", wantCode: 503, wantBody: []string{"[-]redis failed: connection refused", "readyz check failed"}, rejectBody: []string{"[+]postgres"}},
+		{name: "readyz fails verbose", path: "/readyz?verbose", wantCode: 503, wantBody: []string{"[+]postgres ok", "[-]redis failed"}},
+		{name: "failing check alone", path: "/readyz/redis", wantCode: 503},
+		{name: "passing check alone", path: "/readyz/postgres", wantCode: 200},
+		{name: "livez ignores readiness", path: "/livez", wantCode: 200},
+		{name: "readiness check is not a liveness check", path: "/livez/redis", wantCode: 404},
+		{name: "db down", setup: func() { cache.failing.Store(false); db.failing.Store(true) }, path: "/readyz", wantCode: 503, wantBody: []string{"[-]postgres failed"}},
+		{name: "recovered", setup: func() { db.failing.Store(false) }, path: "/readyz", wantCode: 200},
+		{name: "shutdown check before", path: "/readyz/shutdown", wantCode: 200},
+		{name: "shutting down", setup: checks.Shutdown, path: "/readyz?verbose", wantCode: 503, wantBody: []string{"[-]shutdown failed"}},
+		{name: "shutdown check after", path: "/readyz/shutdown", wantCode: 503},
+		{name: "livez while draining", path: "/livez", wantCode: 200},
+		{name: "no metrics without gatherer", path: "/debug/metrics", wantCode: 404},
+		{name: "no pprof unless asked", path: "/debug/pprof/", wantCode: 404},
+		{name: "no pprof heap unless asked", path: "/debug/pprof/heap", wantCode: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.setup != nil {
+				tt.setup()
+			}
+			code, body, _ := get(t, h, tt.path)
+			if code != tt.wantCode {
+				t.Fatalf("GET %s = %d, want %d; body:\n%s", tt.path, code, tt.wantCode, body)
+			}
+			for _, want := range tt.wantBody {
+				if !strings.Contains(body, want) {
+					t.Errorf("GET %s body lacks %q:\n%s", tt.path, want, body)
+				}
+			}
+			for _, reject := range tt.rejectBody {
+				if strings.Contains(body, reject) {
+					t.Errorf("GET %s body has %q without ?verbose:\n%s", tt.path, reject, body)
+				}
+			}
+		})
+	}
+}
+
+func TestLivenessCheck(t *testing.T) {
+	checks := health.New(health.WithCacheTTL(0))
+	worker := &switchable{}
+	if err := checks.Register("worker", worker.check, health.WithLiveness()); err != nil {
+		t.Fatal(err)
+	}
+	h := New(WithChecks(checks))
+	if code, _, _ := get(t, h, "/livez/worker"); code != 200 {
+		t.Fatalf("/livez/worker = %d, want 200", code)
+	}
+	worker.failing.Store(true)
+	if code, body, _ := get(t, h, "/livez"); code != 503 || !strings.Contains(body, "[-]worker failed") {
+		t.Fatalf("/livez = %d %q, want 503 naming the worker", code, body)
+	}
+}
+
+func TestHealthzJSON(t *testing.T) {
+	checks, _, cache := newChecks(t)
+	start := time.Now().Add(-90 * time.Second)
+	h := New(WithChecks(checks), WithService("order"), WithVersion("v1.2.3"), WithStartTime(start))
+
+	code, body, hdr := get(t, h, "/healthz")
+	if code != 200 || hdr.Get("Content-Type") != "application/json" {
+		t.Fatalf("/healthz = %d %s", code, hdr.Get("Content-Type"))
+	}
+	var sum Summary
+	if err := json.Unmarshal([]byte(body), &sum); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	if sum.Status != "ok" || sum.Service != "order" || sum.Version != "v1.2.3" {
+		t.Fatalf("summary = %+v", sum)
+	}
+	if sum.UptimeSec < 90 || sum.UptimeSec > 120 {
+		t.Fatalf("uptime_sec = %v, want about 90", sum.UptimeSec)
+	}
+	if sum.DBPingMS == nil || *sum.DBPingMS < 2 {
+		t.Fatalf("db_ping_ms = %v, want the measured ping (>= 2ms)", sum.DBPingMS)
+	}
+	if len(sum.Checks) != 2 || sum.Checks["postgres"].Status != "ok" || !sum.Checks["postgres"].Database {
+		t.Fatalf("checks = %+v", sum.Checks)
+	}
+	// Every documented key is present, db_ping_ms included.
+	var raw map[string]any
+	_ = json.Unmarshal([]byte(body), &raw)
+	for _, key := range []string{"status", "service", "version", "uptime_sec", "db_ping_ms", "checks"} {
+		if _, ok := raw[key]; !ok {
+			t.Errorf("/healthz lacks %q: %s", key, body)
+		}
+	}
+
+	cache.failing.Store(true)
+	code, body, _ = get(t, h, "/healthz")
+	if code != 503 || !strings.Contains(body, `"status":"fail"`) || !strings.Contains(body, "connection refused") {
+		t.Fatalf("/healthz with failing check = %d %s", code, body)
+	}
+	checks.Shutdown()
+	if code, body, _ = get(t, h, "/healthz"); code != 503 || !strings.Contains(body, `"status":"shutting_down"`) {
+		t.Fatalf("/healthz while draining = %d %s", code, body)
+	}
+}
+
+func TestHealthzWithoutDatabase(t *testing.T) {
+	h := New(WithService("edge"))
+	_, body, _ := get(t, h, "/healthz")
+	if !strings.Contains(body, `"db_ping_ms":null`) || !strings.Contains(body, `"checks":{}`) {
+		t.Fatalf("/healthz without checks = %s, want db_ping_ms null and empty checks", body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	labelled := prometheus.WrapRegistererWith(prometheus.Labels{"service": "order"}, reg)
+	counter := prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_created_total", Help: "Orders created."})
+	labelled.MustRegister(counter)
+	counter.Add(3)
+
+	h := New(WithGatherer(reg))
+	code, body, _ := get(t, h, "/debug/metrics")
+	if code != 200 || !strings.Contains(body, `orders_created_total{service="order"} 3`) {
+		t.Fatalf("/debug/metrics = %d:\n%s", code, body)
+	}
+}
+
+func TestPprof(t *testing.T) {
+	h := New(WithPprof())
+	tests := []struct {
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		{path: "/debug/pprof/", wantCode: 200, wantBody: "goroutine"},
+		{path: "/debug/pprof/goroutine?debug=1", wantCode: 200, wantBody: "goroutine profile:"},
+		{path: "/debug/pprof/heap?gc=1", wantCode: 200},
+		{path: "/debug/pprof/cmdline", wantCode: 200},
+		{path: "/debug/pprof/profile?seconds=0.05", wantCode: 200},
+		{path: "/debug/pprof/trace?seconds=0.05", wantCode: 200},
+		{path: "/debug/pprof/profile?seconds=-1", wantCode: 400},
+		{path: "/debug/pprof/nosuch", wantCode: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, body, _ := get(t, h, tt.path)
+			if code != tt.wantCode {
+				t.Fatalf("GET %s = %d, want %d: %s", tt.path, code, tt.wantCode, body)
+			}
+			if tt.wantCode == 200 && len(body) == 0 && !strings.HasSuffix(tt.path, "cmdline") {
+				t.Fatalf("GET %s returned an empty body", tt.path)
+			}
+			if !strings.Contains(body, tt.wantBody) {
+				t.Fatalf("GET %s body lacks %q", tt.path, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestMountSharesAnExplicitMux(t *testing.T) {
+	h := New(WithGatherer(prometheus.NewRegistry()))
+	mux := http.NewServeMux()
+	h.Mount(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "gateway") })
+	for path, want := range map[string]string{"/readyz": "ok", "/readyz/shutdown": "ok", "/v1/orders": "gateway", "/debug/metrics": ""} {
+		code, body, _ := get(t, mux, path)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %q, want 200 containing %q", path, code, body, want)
+		}
+	}
+}
