@@ -1,0 +1,180 @@
+package govgen
+
+import (
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/compiler/protogen"
+
+	"github.com/govkit/govern/runtime/policy"
+)
+
+const (
+	policyPackage = protogen.GoImportPath("github.com/govkit/govern/runtime/policy")
+	timePackage   = protogen.GoImportPath("time")
+	codesPackage  = protogen.GoImportPath("google.golang.org/grpc/codes")
+)
+
+func policyVarName(s *protogen.Service) string { return s.GoName + "Policy" }
+
+// genPolicyTable emits SvcPolicy: the resolved policy of every method of
+// the service as a policy.Table literal with typed values, so nothing is
+// parsed at run time.
+func genPolicyTable(g *protogen.GeneratedFile, sm *serviceModel) {
+	s := sm.service
+	name := policyVarName(s)
+	g.P("// ", name, " is the resolved governance policy of ", s.Desc.FullName(), ",")
+	g.P("// keyed by full method name. Pass it to the govern runtime; every value is")
+	g.P("// already resolved (method > service > file > tier defaults > built-ins).")
+	g.P("var ", name, " = ", policyPackage.Ident("Table"), "{")
+	for _, mm := range sm.methods {
+		genMethodPolicy(g, mm)
+	}
+	g.P("}")
+	g.P()
+}
+
+func genMethodPolicy(g *protogen.GeneratedFile, mm *methodModel) {
+	p := mm.policy
+	g.P(strconv.Quote(p.FullMethod), ": {")
+	g.P("FullMethod: ", strconv.Quote(p.FullMethod), ",")
+	g.P("Service: ", strconv.Quote(p.Service), ",")
+	g.P("Name: ", strconv.Quote(p.Name), ",")
+	if p.ClientStreaming {
+		g.P("ClientStreaming: true,")
+	}
+	if p.ServerStreaming {
+		g.P("ServerStreaming: true,")
+	}
+	if p.Disabled {
+		g.P("Disabled: true,")
+	}
+	if p.Tier != policy.TierUnspecified {
+		g.P("Tier: ", tierIdent(p.Tier), ",")
+	}
+	if p.Timeout != 0 {
+		pDuration(g, "Timeout", p.Timeout)
+	}
+	g.P("Sampling: ", floatLit(p.Sampling), ",")
+	switch p.IdempotencyLevel {
+	case policy.NoSideEffects:
+		g.P("IdempotencyLevel: ", policyPackage.Ident("NoSideEffects"), ",")
+	case policy.Idempotent:
+		g.P("IdempotencyLevel: ", policyPackage.Ident("Idempotent"), ",")
+	}
+	if id := p.Idempotency; id != nil {
+		g.P("Idempotency: &", policyPackage.Ident("Idempotency"), "{")
+		if id.Required {
+			g.P("Required: true,")
+		}
+		if len(id.KeyFields) > 0 {
+			g.P("KeyFields: ", stringSlice(id.KeyFields), ",")
+			g.P("Key: func(req any) (string, bool) {")
+			g.P("r, _ := req.(*", mm.method.Input.GoIdent, ")")
+			g.P("return ", keyFuncName(mm.method), "(r)")
+			g.P("},")
+		}
+		pDuration(g, "TTL", id.TTL)
+		pDuration(g, "Lease", id.Lease)
+		g.P("},")
+	}
+	if r := p.Retry; r != nil {
+		g.P("Retry: &", policyPackage.Ident("Retry"), "{")
+		g.P("MaxAttempts: ", r.MaxAttempts, ",")
+		pDuration(g, "InitialBackoff", r.InitialBackoff)
+		pDuration(g, "MaxBackoff", r.MaxBackoff)
+		g.P("Multiplier: ", floatLit(r.Multiplier), ",")
+		codeList := []any{"Codes: []", codesPackage.Ident("Code"), "{"}
+		for i, c := range r.Codes {
+			if i > 0 {
+				codeList = append(codeList, ", ")
+			}
+			codeList = append(codeList, codeIdent(c))
+		}
+		g.P(append(codeList, "},")...)
+		if r.Adaptive {
+			g.P("Adaptive: true,")
+		}
+		if r.RTTBaseline != 0 {
+			pDuration(g, "RTTBaseline", r.RTTBaseline)
+		}
+		g.P("},")
+	}
+	if rl := p.RateLimit; rl != nil {
+		g.P("RateLimit: &", policyPackage.Ident("RateLimit"), "{")
+		g.P("RPS: ", floatLit(rl.RPS), ",")
+		g.P("Burst: ", rl.Burst, ",")
+		if rl.Scope == policy.ScopeDistributed {
+			g.P("Scope: ", policyPackage.Ident("ScopeDistributed"), ",")
+		}
+		g.P("},")
+	}
+	if cb := p.CircuitBreaker; cb != nil {
+		g.P("CircuitBreaker: &", policyPackage.Ident("CircuitBreaker"), "{")
+		g.P("FailureRatio: ", floatLit(cb.FailureRatio), ",")
+		g.P("MinRequests: ", cb.MinRequests, ",")
+		pDuration(g, "Window", cb.Window)
+		pDuration(g, "OpenFor", cb.OpenFor)
+		g.P("HalfOpenRequests: ", cb.HalfOpenRequests, ",")
+		g.P("},")
+	}
+	g.P("},")
+}
+
+func tierIdent(t policy.Tier) protogen.GoIdent {
+	switch t {
+	case policy.TierGold:
+		return policyPackage.Ident("TierGold")
+	case policy.TierSilver:
+		return policyPackage.Ident("TierSilver")
+	case policy.TierBronze:
+		return policyPackage.Ident("TierBronze")
+	}
+	return policyPackage.Ident("TierUnspecified")
+}
+
+// codeIdent names a codes.Code constant; codes.Code's String is its Go name.
+func codeIdent(c codes.Code) protogen.GoIdent {
+	return codesPackage.Ident(c.String())
+}
+
+// durationExpr writes d in the largest exact unit: 800 * time.Millisecond.
+func durationExpr(d time.Duration) []any {
+	units := []struct {
+		d    time.Duration
+		name string
+	}{
+		{time.Hour, "Hour"}, {time.Minute, "Minute"}, {time.Second, "Second"},
+		{time.Millisecond, "Millisecond"}, {time.Microsecond, "Microsecond"},
+	}
+	for _, u := range units {
+		if d%u.d == 0 {
+			if d == u.d {
+				return []any{timePackage.Ident(u.name)}
+			}
+			return []any{strconv.FormatInt(int64(d/u.d), 10), " * ", timePackage.Ident(u.name)}
+		}
+	}
+	return []any{strconv.FormatInt(int64(d), 10), " * ", timePackage.Ident("Nanosecond")}
+}
+
+func floatLit(f float64) string {
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+func stringSlice(ss []string) string {
+	out := "[]string{"
+	for i, s := range ss {
+		if i > 0 {
+			out += ", "
+		}
+		out += strconv.Quote(s)
+	}
+	return out + "}"
+}
+
+// pDuration writes one "Name: <duration expression>," line.
+func pDuration(g *protogen.GeneratedFile, name string, d time.Duration) {
+	g.P(append(append([]any{name, ": "}, durationExpr(d)...), ",")...)
+}
