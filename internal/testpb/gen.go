@@ -1,0 +1,3 @@
+package testpb
+
+//go:generate bash gen.sh
