@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 )
 
@@ -128,4 +127,3 @@ func checkGolden(t *testing.T, path string, got []byte) {
 	}
 }
 
-var _ = descriptorpb.Edition_EDITION_2023
