@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Option configures NewServeMux.
+type Option func(*config)
+
+type config struct {
+	registerer    prometheus.Registerer
+	buckets       []float64
+	headerMatcher runtime.HeaderMatcherFunc
+	errorHandler  runtime.ErrorHandlerFunc
+	muxOptions    []runtime.ServeMuxOption
+}
+
+// WithRegisterer records the gateway's HTTP metrics on reg. Pass the same
+// (const-labelled) Registerer the rest of the runtime uses, so the series
+// carry service, env and region; without it no metrics are recorded.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(c *config) { c.registerer = reg }
+}
+
+// WithBuckets sets the duration histogram's buckets in seconds (default
+// prometheus.DefBuckets).
+func WithBuckets(buckets ...float64) Option {
+	return func(c *config) { c.buckets = buckets }
+}
+
+// WithHeaderMatcher decides about headers the gateway does not forward
+// itself (default runtime.DefaultHeaderMatcher). The governance and trace
+// headers are always forwarded.
+func WithHeaderMatcher(fn runtime.HeaderMatcherFunc) Option {
+	return func(c *config) { c.headerMatcher = fn }
+}
+
+// WithErrorHandler answers errors that are not govern rejections (default
+// runtime.DefaultHTTPErrorHandler, the standard gRPC-code mapping).
+func WithErrorHandler(fn runtime.ErrorHandlerFunc) Option {
+	return func(c *config) { c.errorHandler = fn }
+}
+
+// WithServeMuxOptions passes further grpc-gateway options (marshalers,
+// forward-response options, ...). They are applied after the gateway's own,
+// so an option setting the header matcher, error handler or routing error
+// handler replaces the gateway's: use WithHeaderMatcher and WithErrorHandler
+// to extend those instead.
+func WithServeMuxOptions(opts ...runtime.ServeMuxOption) Option {
+	return func(c *config) { c.muxOptions = append(c.muxOptions, opts...) }
+}
+
+// NewServeMux returns a grpc-gateway ServeMux that forwards the idempotency
+// and trace headers, answers govern rejections with problem+json, and
+// records HTTP metrics by route template. Mount the service handlers on it
+// with the generated Register<Svc>Gateway (which calls Register).
+//
+// It panics, like prometheus.MustRegister, if the Registerer already holds a
+// different metric under the gateway's metric names.
+func NewServeMux(opts ...Option) *runtime.ServeMux {
+	cfg := config{
+		buckets:       prometheus.DefBuckets,
+		headerMatcher: runtime.DefaultHeaderMatcher,
+		errorHandler:  runtime.DefaultHTTPErrorHandler,
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	muxOpts := []runtime.ServeMuxOption{
+		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.headerMatcher)),
+		runtime.WithErrorHandler(errorHandler(cfg.errorHandler)),
+	}
+	if cfg.registerer != nil {
+		m := newHTTPMetrics(cfg.registerer, cfg.buckets)
+		muxOpts = append(muxOpts,
+			runtime.WithMiddlewares(m.middleware),
+			runtime.WithRoutingErrorHandler(m.routingErrorHandler(runtime.DefaultRoutingErrorHandler)),
+		)
+	}
+	muxOpts = append(muxOpts, cfg.muxOptions...)
+	return runtime.NewServeMux(muxOpts...)
+}

@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric names.
+const (
+	// MetricRequestDuration is the histogram of gateway requests that
+	// matched a route, labelled route (template), method and code.
+	MetricRequestDuration = "http_request_duration_seconds"
+	// MetricUnmatched counts requests that matched no route (404/405),
+	// labelled method and code only: there is no template to name them by.
+	MetricUnmatched = "http_requests_unmatched_total"
+)
+
+// httpMetrics are the gateway's collectors.
+type httpMetrics struct {
+	duration  *prometheus.HistogramVec
+	unmatched *prometheus.CounterVec
+	// templates memoises the rendering of compiled patterns (Pattern.String
+	// walks op codes and formats with fmt on every call); bounded by the
+	// number of registered routes.
+	templates sync.Map // string -> string
+}
+
+func newHTTPMetrics(reg prometheus.Registerer, buckets []float64) *httpMetrics {
+	m := &httpMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricRequestDuration,
+			Help:    "Duration of HTTP requests served by the grpc-gateway, by route template, method and status code.",
+			Buckets: buckets,
+		}, []string{"route", "method", "code"}),
+		unmatched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricUnmatched,
+			Help: "HTTP requests to the grpc-gateway that matched no route, by method and status code.",
+		}, []string{"method", "code"}),
+	}
+	if reg != nil {
+		m.duration = registerOrReuse(reg, m.duration)
+		m.unmatched = registerOrReuse(reg, m.unmatched)
+	}
+	return m
+}
+
+// registerOrReuse registers c, or returns the identical collector already
+// registered (two gateway muxes on one registry share their series). Any
+// other registration error is a programming error (a name clash with a
+// different metric) and panics, as prometheus.MustRegister does.
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic("gateway: registering HTTP metrics: " + err.Error() + "; pass a Registerer without a conflicting metric")
+}
+
+// middleware times every matched request under its route template.
+func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next(rec, r, params)
+		route, ok := routeTemplate(r.Context(), &m.templates)
+		if !ok {
+			route = "unknown"
+		}
+		m.duration.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(rec.code())).Observe(time.Since(start).Seconds())
+	}
+}
+
+// routingErrorHandler counts unmatched requests and answers them with next.
+func (m *httpMetrics) routingErrorHandler(next runtime.RoutingErrorHandlerFunc) runtime.RoutingErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, ma runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+		m.unmatched.WithLabelValues(methodLabel(r.Method), strconv.Itoa(code)).Inc()
+		next(ctx, mux, ma, w, r, code)
+	}
+}
+
+// methodLabel bounds the method label to the standard methods: a request
+// line can carry any token as its method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+// singleSegmentCapture matches "{name=*}", which grpc-gateway prints for a
+// template declared as "{name}".
+var singleSegmentCapture = regexp.MustCompile(`\{([^{}=]+)=\*\}`)
+
+// routeTemplate returns the route template of the request: the declared
+// pattern the generated handler annotated the context with, else the
+// pattern the mux matched, printed in declaration form. cache may be nil.
+func routeTemplate(ctx context.Context, cache *sync.Map) (string, bool) {
+	if p, ok := runtime.HTTPPathPattern(ctx); ok {
+		return p, true
+	}
+	pat, ok := runtime.HTTPPattern(ctx)
+	if !ok {
+		return "", false
+	}
+	raw := pat.String()
+	if cache == nil {
+		return singleSegmentCapture.ReplaceAllString(raw, "{$1}"), true
+	}
+	if t, ok := cache.Load(raw); ok {
+		return t.(string), true
+	}
+	t := singleSegmentCapture.ReplaceAllString(raw, "{$1}")
+	cache.Store(raw, t)
+	return t, true
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush keeps server-streaming responses streaming through the recorder.
+func (s *statusRecorder) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
