@@ -126,4 +126,3 @@ func checkGolden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs from the generated output (run go test ./internal/govgen/ -update and review the diff):\n--- got ---\n%s", path, got)
 	}
 }
-

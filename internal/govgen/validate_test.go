@@ -226,4 +226,3 @@ func writeSources(t *testing.T, sources map[string]string) string {
 	}
 	return dir
 }
-
