@@ -23,6 +23,10 @@ type Options struct {
 	OpenAPI bool
 	// OpenAPIFormat is "yaml" (default) or "json".
 	OpenAPIFormat string
+	// Gateway emits RegisterSvcGateway for services with HTTP routes; it
+	// needs protoc-gen-grpc-gateway's output in the same package. Default
+	// true; gateway=false turns it off for builds without grpc-gateway.
+	Gateway bool
 }
 
 // FlagSet returns the flag set that parses plugin parameters into o; pass
@@ -31,6 +35,7 @@ func (o *Options) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("protoc-gen-govern", flag.ContinueOnError)
 	fs.BoolVar(&o.OpenAPI, "openapi", false, "emit <file>.openapi.yaml with the HTTP routes and their policies")
 	fs.StringVar(&o.OpenAPIFormat, "openapi_format", "yaml", "format of the OpenAPI document: yaml or json")
+	fs.BoolVar(&o.Gateway, "gateway", true, "emit Register<Svc>Gateway for services with google.api.http routes (needs protoc-gen-grpc-gateway output)")
 	return fs
 }
 
@@ -161,6 +166,9 @@ func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options) error {
 			errs = append(errs, err)
 		}
 		genRoutes(g, sm)
+		if opts.Gateway && sm.hasRoutes() {
+			genGateway(g, sm)
+		}
 	}
 	if opts.OpenAPI {
 		if err := genOpenAPI(gen, fm, opts); err != nil {

@@ -35,6 +35,9 @@ func httpRoutes(d *diagnostics, m *protogen.Method, optionsPath []int32) []polic
 		case verb == "":
 			d.errorf(at, "google.api.http on %s has no pattern: set one of get, put, post, delete, patch or custom", m.Desc.Name())
 			return
+		case verb != strings.ToUpper(verb):
+			d.errorf(at, "google.api.http on %s: custom method %q must be upper case, as HTTP methods are; write %q", m.Desc.Name(), verb, strings.ToUpper(verb))
+			return
 		case !strings.HasPrefix(pattern, "/"):
 			d.errorf(at, "google.api.http on %s: path %q must start with \"/\"", m.Desc.Name(), pattern)
 			return
@@ -61,7 +64,7 @@ func ruleVerb(r *annotations.HttpRule) (verb, pattern string) {
 	case *annotations.HttpRule_Patch:
 		return "PATCH", p.Patch
 	case *annotations.HttpRule_Custom:
-		return strings.ToUpper(p.Custom.GetKind()), p.Custom.GetPath()
+		return p.Custom.GetKind(), p.Custom.GetPath()
 	}
 	return "", ""
 }
@@ -96,6 +99,29 @@ func genRoutes(g *protogen.GeneratedFile, sm *serviceModel) {
 			g.P("},")
 		}
 	}
+	g.P("}")
+	g.P()
+}
+
+var (
+	contextPackage = protogen.GoImportPath("context")
+	grpcPackage    = protogen.GoImportPath("google.golang.org/grpc")
+	gwRuntime      = protogen.GoImportPath("github.com/grpc-ecosystem/grpc-gateway/v2/runtime")
+	gatewayPackage = protogen.GoImportPath("github.com/govkit/govern/runtime/gateway")
+)
+
+// genGateway emits RegisterSvcGateway for a service with HTTP routes: it
+// mounts protoc-gen-grpc-gateway's Register<Svc>Handler (same Go package) on
+// an explicit mux through runtime/gateway, which checks SvcRoutes first.
+func genGateway(g *protogen.GeneratedFile, sm *serviceModel) {
+	s := sm.service
+	name := "Register" + s.GoName + "Gateway"
+	g.P("// ", name, " mounts the grpc-gateway handlers of ", s.Desc.FullName())
+	g.P("// on mux, forwarding to conn, after checking ", routesVarName(s), ". Create mux with")
+	g.P("// gateway.NewServeMux so governance headers and errors are mapped. It needs")
+	g.P("// Register", s.GoName, "Handler from protoc-gen-grpc-gateway in this package.")
+	g.P("func ", name, "(ctx ", contextPackage.Ident("Context"), ", mux *", gwRuntime.Ident("ServeMux"), ", conn *", grpcPackage.Ident("ClientConn"), ") error {")
+	g.P("return ", gatewayPackage.Ident("Register"), "(ctx, mux, conn, ", routesVarName(s), ", Register", s.GoName, "Handler)")
 	g.P("}")
 	g.P()
 }

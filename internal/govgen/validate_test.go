@@ -226,3 +226,26 @@ func writeSources(t *testing.T, sources map[string]string) string {
 	}
 	return dir
 }
+
+func TestValidationHTTPRules(t *testing.T) {
+	src := `syntax = "proto3";
+package h;
+import "google/api/annotations.proto";
+option go_package = "example.com/h";
+message R { string id = 1; }
+service S {
+  rpc A(R) returns (R) {
+    option (google.api.http) = {custom: {kind: "cancel" path: "/v1/a"}};
+  }
+  rpc B(R) returns (R) {
+    option (google.api.http) = {get: "v1/b"};
+  }
+}
+`
+	got := generateError(t, map[string]string{"h.proto": src})
+	want := `h.proto:8:5: google.api.http on A: custom method "cancel" must be upper case, as HTTP methods are; write "CANCEL"` + "\n" +
+		`h.proto:11:5: google.api.http on B: path "v1/b" must start with "/"`
+	if got != want {
+		t.Errorf("errors\n got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -7,7 +7,11 @@
 package http
 
 import (
+	context "context"
+	gateway "github.com/govkit/govern/runtime/gateway"
 	policy "github.com/govkit/govern/runtime/policy"
+	runtime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -141,4 +145,12 @@ var OrdersRoutes = []policy.Route{
 		FullMethod: "/govern.golden.http.Orders/CancelOrder",
 		Policy:     OrdersPolicy["/govern.golden.http.Orders/CancelOrder"],
 	},
+}
+
+// RegisterOrdersGateway mounts the grpc-gateway handlers of govern.golden.http.Orders
+// on mux, forwarding to conn, after checking OrdersRoutes. Create mux with
+// gateway.NewServeMux so governance headers and errors are mapped. It needs
+// RegisterOrdersHandler from protoc-gen-grpc-gateway in this package.
+func RegisterOrdersGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	return gateway.Register(ctx, mux, conn, OrdersRoutes, RegisterOrdersHandler)
 }

@@ -7,7 +7,11 @@
 package testv1
 
 import (
+	context "context"
+	gateway "github.com/govkit/govern/runtime/gateway"
 	policy "github.com/govkit/govern/runtime/policy"
+	runtime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -275,6 +279,14 @@ var OrderServiceRoutes = []policy.Route{
 	},
 }
 
+// RegisterOrderServiceGateway mounts the grpc-gateway handlers of govern.test.v1.OrderService
+// on mux, forwarding to conn, after checking OrderServiceRoutes. Create mux with
+// gateway.NewServeMux so governance headers and errors are mapped. It needs
+// RegisterOrderServiceHandler from protoc-gen-grpc-gateway in this package.
+func RegisterOrderServiceGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	return gateway.Register(ctx, mux, conn, OrderServiceRoutes, RegisterOrderServiceHandler)
+}
+
 // InventoryServicePolicy is the resolved governance policy of govern.test.v1.InventoryService,
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
@@ -310,4 +322,12 @@ var InventoryServiceRoutes = []policy.Route{
 		FullMethod: "/govern.test.v1.InventoryService/GetStock",
 		Policy:     InventoryServicePolicy["/govern.test.v1.InventoryService/GetStock"],
 	},
+}
+
+// RegisterInventoryServiceGateway mounts the grpc-gateway handlers of govern.test.v1.InventoryService
+// on mux, forwarding to conn, after checking InventoryServiceRoutes. Create mux with
+// gateway.NewServeMux so governance headers and errors are mapped. It needs
+// RegisterInventoryServiceHandler from protoc-gen-grpc-gateway in this package.
+func RegisterInventoryServiceGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	return gateway.Register(ctx, mux, conn, InventoryServiceRoutes, RegisterInventoryServiceHandler)
 }
