@@ -16,6 +16,6 @@ are not governed.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newNewCommand(), newGenerateCommand(), newTemplatesCommand(), newValidateConfigCommand())
+	root.AddCommand(newNewCommand(), newGenerateCommand(), newTemplatesCommand(), newValidateConfigCommand(), newAuditCommand())
 	return root
 }

@@ -1,0 +1,127 @@
+package audit
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/modfile"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// fleet copies testdata/fleet into a temp module that requires govern
+// through a replace to this checkout, with govern's requirements and
+// go.sum, so it loads offline from the module cache.
+func fleet(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := os.CopyFS(dir, os.DirFS("testdata/fleet")); err != nil {
+		t.Fatal(err)
+	}
+	writeModule(t, dir, "example.com/fleet", root)
+	return dir
+}
+
+func writeModule(t *testing.T, dir, module, governRoot string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(governRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	governMod, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("module " + module + "\n\ngo " + governMod.Go.Version + "\n\nrequire (\n\tgithub.com/govkit/govern v0.0.0-00010101000000-000000000000\n")
+	for _, r := range governMod.Require {
+		b.WriteString("\t" + r.Mod.Path + " " + r.Mod.Version + "\n")
+	}
+	b.WriteString(")\n\nreplace github.com/govkit/govern => " + governRoot + "\n")
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(governRoot, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a module with go/packages")
+	}
+	dir := fleet(t)
+	report, err := Run(t.Context(), Config{Dir: dir, Analyzers: DefaultAnalyzers(), Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table, js bytes.Buffer
+	if err := WriteTable(&table, report); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, report); err != nil {
+		t.Fatal(err)
+	}
+	compareGolden(t, "testdata/fleet.table.golden", table.String())
+	compareGolden(t, "testdata/fleet.json.golden", js.String())
+}
+
+func TestPatternsNarrowTheAudit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a module with go/packages")
+	}
+	dir := fleet(t)
+	report, err := Run(t.Context(), Config{Dir: dir, Patterns: []string{"./cmd/legacy"}, Env: append(os.Environ(), "GOWORK=off")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Services) != 1 || report.Services[0].Package != "example.com/fleet/cmd/legacy" {
+		t.Fatalf("services = %+v", report.Services)
+	}
+	if len(report.Services[0].Findings) != 0 {
+		t.Error("no analyzers were asked for, yet findings were reported")
+	}
+}
+
+func TestBrokenPackagesAreAnError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a module with go/packages")
+	}
+	dir := fleet(t)
+	if err := os.WriteFile(filepath.Join(dir, "cmd/legacy/broken.go"), []byte("package main\n\nfunc broken() { undefined() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(t.Context(), Config{Dir: dir, Env: append(os.Environ(), "GOWORK=off")})
+	if err == nil || !strings.Contains(err.Error(), "undefined") || !strings.Contains(err.Error(), "fix them") {
+		t.Fatalf("want a load error naming the problem, got %v", err)
+	}
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
