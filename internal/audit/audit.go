@@ -20,6 +20,7 @@ import (
 	"golang.org/x/tools/go/types/typeutil"
 
 	"github.com/govkit/govern/lint/defaultservemux"
+	"github.com/govkit/govern/lint/tickerleak"
 )
 
 const (
@@ -346,5 +347,5 @@ func relDir(dir string, p *packages.Package) string {
 
 // DefaultAnalyzers is the govern-lint set audit runs when none is given.
 func DefaultAnalyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{defaultservemux.Analyzer}
+	return []*analysis.Analyzer{defaultservemux.Analyzer, tickerleak.Analyzer}
 }
