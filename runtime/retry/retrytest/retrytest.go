@@ -5,13 +5,15 @@
 //
 // The service, govern.retrytest.Scripted, is described by hand over
 // well-known types (google.protobuf.StringValue in and out), so tests need no
-// generated code. It has two methods with the same behaviour, Get and
+// generated code. It has two unary methods with the same behaviour, Get and
 // Create, so a test can give them different policies (an idempotent read and
-// a non-idempotent write).
+// a non-idempotent write), and a server-streaming one, Watch.
 package retrytest
 
 import (
 	"context"
+	"errors"
+	"io"
 	"fmt"
 	"net"
 	"sync"
@@ -29,6 +31,9 @@ const Service = "govern.retrytest.Scripted"
 const (
 	Get    = "/" + Service + "/Get"
 	Create = "/" + Service + "/Create"
+	// Watch is server-streaming: it runs the script once and, unless the
+	// script fails, sends its response value twice.
+	Watch = "/" + Service + "/Watch"
 )
 
 // Attempt is what the server saw of one attempt.
@@ -154,12 +159,58 @@ func handler(fullMethod string) grpc.MethodHandler {
 	}
 }
 
+func watchHandler(srv any, stream grpc.ServerStream) error {
+	in := new(wrapperspb.StringValue)
+	if err := stream.RecvMsg(in); err != nil {
+		return err
+	}
+	out, err := srv.(*Server).handle(stream.Context(), Watch, in)
+	if err != nil {
+		return err
+	}
+	for range 2 {
+		if err := stream.SendMsg(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WatchAll opens Watch on cc with request value req and returns every value
+// received until the stream ends.
+func WatchAll(ctx context.Context, cc grpc.ClientConnInterface, req string, opts ...grpc.CallOption) ([]string, error) {
+	cs, err := cc.NewStream(ctx, &serviceDesc.Streams[0], Watch, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.SendMsg(wrapperspb.String(req)); err != nil {
+		return nil, err
+	}
+	if err := cs.CloseSend(); err != nil {
+		return nil, err
+	}
+	var got []string
+	for {
+		m := new(wrapperspb.StringValue)
+		if err := cs.RecvMsg(m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return got, nil
+			}
+			return got, err
+		}
+		got = append(got, m.GetValue())
+	}
+}
+
 var serviceDesc = grpc.ServiceDesc{
 	ServiceName: Service,
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{
 		{MethodName: "Get", Handler: handler(Get)},
 		{MethodName: "Create", Handler: handler(Create)},
+	},
+	Streams: []grpc.StreamDesc{
+		{StreamName: "Watch", Handler: watchHandler, ServerStreams: true},
 	},
 	Metadata: "govern/retrytest",
 }
