@@ -13,8 +13,8 @@ package retrytest
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
