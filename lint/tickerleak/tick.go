@@ -45,7 +45,7 @@ func readTickRule(pass *analysis.Pass) *tickRule {
 			}
 		}
 	}
-	if pass.Module == nil || len(pass.Files) == 0 {
+	if pass.Module == nil || pass.Module.Path == "" || len(pass.Files) == 0 {
 		return &tickRule{}
 	}
 	gomod := findGoMod(filepath.Dir(pass.Fset.File(pass.Files[0].Pos()).Name()))
@@ -56,7 +56,9 @@ func readTickRule(pass *analysis.Pass) *tickRule {
 	if err != nil {
 		return &tickRule{}
 	}
-	f, err := modfile.ParseLax(gomod, data, nil)
+	// Parse, not ParseLax: the lax parser drops godebug lines, which only
+	// apply to a main module, and a main module is what is analysed.
+	f, err := modfile.Parse(gomod, data, nil)
 	if err != nil {
 		return &tickRule{}
 	}
@@ -143,7 +145,7 @@ func (c *checker) checkTick(call *ast.CallExpr, stack []ast.Node) {
 			body = fn.Body
 		}
 	}
-	if body == nil || c.cfgOf(body).NoReturn() {
+	if body == nil || c.neverReturns(body) {
 		return // package level, or a function that never returns
 	}
 	leaks, why := c.tickRule().leaks(c.pass, file)

@@ -475,13 +475,54 @@ func (c *checker) unstoppedPath(g *cfg.CFG, cand candidate, comms map[ast.Node]b
 			if ret := b.Return(); ret != nil {
 				return ret
 			}
-			if ret := search(b.Succs); ret != nil {
+			if ret := search(c.succs(b)); ret != nil {
 				return ret
 			}
 		}
 		return nil
 	}
-	return search(defBlock.Succs)
+	return search(c.succs(defBlock))
+}
+
+// succs returns the successors of b that control can really reach: the
+// CFG lets every range loop end, but a range over a ticker channel never
+// does, because tickers never close their channel.
+func (c *checker) succs(b *cfg.Block) []*cfg.Block {
+	if b.Kind == cfg.KindRangeLoop && len(b.Succs) == 2 {
+		if rng, ok := b.Stmt.(*ast.RangeStmt); ok && c.tickerChan(rng.X) != "" {
+			return b.Succs[:1]
+		}
+	}
+	return b.Succs
+}
+
+// neverReturns reports whether no return of body is reachable, taking
+// endless ranges over ticker channels into account.
+func (c *checker) neverReturns(body *ast.BlockStmt) bool {
+	g := c.cfgOf(body)
+	if g.NoReturn() {
+		return true
+	}
+	seen := make(map[*cfg.Block]bool)
+	queue := []*cfg.Block{g.Blocks[0]}
+	for len(queue) > 0 {
+		b := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		if b.Return() != nil {
+			return false
+		}
+		for _, n := range b.Nodes {
+			if _, isDefer := n.(*ast.DeferStmt); isDefer {
+				return false // a deferred recover may return
+			}
+		}
+		queue = append(queue, c.succs(b)...)
+	}
+	return true
 }
 
 func (c *checker) reportUnstopped(cand candidate, ret *ast.ReturnStmt, body *ast.BlockStmt) {

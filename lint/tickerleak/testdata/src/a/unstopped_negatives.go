@@ -118,3 +118,11 @@ func outerVar() {
 	}()
 	t.Stop()
 }
+
+// A range over a ticker channel never ends: no return is reachable.
+func rangesForever() {
+	t := time.NewTicker(time.Second)
+	for range t.C {
+		_ = work()
+	}
+}

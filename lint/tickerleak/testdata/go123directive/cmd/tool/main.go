@@ -1,0 +1,19 @@
+// Command tool restores the old timers with a //go:debug directive.
+//
+//go:debug asynctimerchan=1
+package main
+
+import "time"
+
+func main() {
+	for range time.Tick(time.Second) {
+		if helper() {
+			return
+		}
+	}
+}
+
+func helper() bool {
+	<-time.Tick(time.Millisecond) // want `time.Tick in a function that returns leaks a ticker on every call \(//go:debug asynctimerchan=1:`
+	return true
+}

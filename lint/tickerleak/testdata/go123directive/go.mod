@@ -1,0 +1,3 @@
+module example.com/go123directive
+
+go 1.23
