@@ -72,7 +72,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := filepath.Join(out, "bin", "demo")
 	goCmd(t, out, "build", "-o", bin, "./cmd/demo")
 	grpcAddr, httpAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	proc := startService(t, out, bin, "-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-admin-addr", adminAddr)
+	proc := startService(t, out, bin, "-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-admin-addr", adminAddr, "-drain-delay", "100ms")
 	waitOK(t, "http://"+adminAddr+"/readyz")
 	t.Logf("new service -> serving: %s", time.Since(start).Round(time.Millisecond))
 
