@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -73,6 +72,9 @@ type Service struct {
 	Policies []string `json:"policies"`
 	// Findings are the analyzers' diagnostics.
 	Findings []Finding `json:"findings"`
+	// LoadErrors are the errors of packages of the service that do not
+	// build; what could not be type-checked is not judged.
+	LoadErrors []string `json:"load_errors,omitempty"`
 	// Problems summarises what is missing, one phrase each; empty when the
 	// service is fully governed.
 	Problems []string `json:"problems"`
@@ -111,22 +113,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load packages: %w", err)
 	}
-	var loadErrs []error
 	byID := make(map[string]*packages.Package, len(pkgs))
+	var healthy []*packages.Package
 	for _, p := range pkgs {
 		byID[p.ID] = p
-		for _, e := range p.Errors {
-			loadErrs = append(loadErrs, fmt.Errorf("%s: %s", p.PkgPath, e.Msg))
+		if len(p.Errors) == 0 {
+			healthy = append(healthy, p)
 		}
-	}
-	if len(loadErrs) > 0 {
-		return nil, fmt.Errorf("packages do not load; fix them (go build) and audit again: %w", errors.Join(loadErrs...))
 	}
 
 	findings := map[*packages.Package][]Finding{}
 	if len(cfg.Analyzers) > 0 {
-		say("running %d analyzers on %d packages", len(cfg.Analyzers), len(pkgs))
-		graph, err := checker.Analyze(cfg.Analyzers, pkgs, nil)
+		say("running %d analyzers on %d packages", len(cfg.Analyzers), len(healthy))
+		graph, err := checker.Analyze(cfg.Analyzers, healthy, nil)
 		if err != nil {
 			return nil, fmt.Errorf("run analyzers: %w", err)
 		}
@@ -156,6 +155,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		svc := Service{Package: p.PkgPath, Dir: relDir(cfg.Dir, p)}
 		policies := map[string]bool{}
 		for _, member := range moduleClosure(p, byID) {
+			for _, e := range member.Errors {
+				svc.LoadErrors = append(svc.LoadErrors, e.Error())
+			}
 			f, ok := facts[member]
 			if !ok {
 				f = inspect(member)
@@ -187,6 +189,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func problems(s Service) []string {
 	var out []string
+	if len(s.LoadErrors) > 0 {
+		out = append(out, fmt.Sprintf("does not build (%s)", s.LoadErrors[0]))
+	}
 	if s.GRPCServers > 0 && !s.ServerGoverned {
 		out = append(out, "gRPC server without govern options")
 	}

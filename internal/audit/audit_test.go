@@ -95,7 +95,7 @@ func TestPatternsNarrowTheAudit(t *testing.T) {
 	}
 }
 
-func TestBrokenPackagesAreAnError(t *testing.T) {
+func TestBrokenServiceIsReportedNotFatal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads a module with go/packages")
 	}
@@ -103,9 +103,19 @@ func TestBrokenPackagesAreAnError(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "cmd/legacy/broken.go"), []byte("package main\n\nfunc broken() { undefined() }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(t.Context(), Config{Dir: dir, Env: append(os.Environ(), "GOWORK=off")})
-	if err == nil || !strings.Contains(err.Error(), "undefined") || !strings.Contains(err.Error(), "fix them") {
-		t.Fatalf("want a load error naming the problem, got %v", err)
+	report, err := Run(t.Context(), Config{Dir: dir, Analyzers: DefaultAnalyzers(), Env: append(os.Environ(), "GOWORK=off")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Services) != 2 {
+		t.Fatalf("services = %+v", report.Services)
+	}
+	legacy, orders := report.Services[0], report.Services[1]
+	if len(legacy.Problems) == 0 || !strings.Contains(legacy.Problems[0], "does not build") || !strings.Contains(legacy.Problems[0], "undefined") {
+		t.Errorf("legacy problems = %q, want a build problem naming the error first", legacy.Problems)
+	}
+	if !orders.AdminWired || len(orders.Policies) != 1 {
+		t.Errorf("a broken neighbour must not hide the healthy service's audit: %+v", orders)
 	}
 }
 
