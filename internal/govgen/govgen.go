@@ -102,14 +102,7 @@ func Run(in []byte) ([]byte, error) {
 }
 
 // RunRequest generates for a decoded request.
-func RunRequest(req *pluginpb.CodeGeneratorRequest) (resp *pluginpb.CodeGeneratorResponse, err error) {
-	defer func() {
-		// protogen panics on some malformed requests; a plugin must answer
-		// with an error instead.
-		if r := recover(); r != nil {
-			resp, err = nil, fmt.Errorf("invalid CodeGeneratorRequest: %v", r)
-		}
-	}()
+func RunRequest(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
 	var opts Options
 	fs := opts.FlagSet()
 	gen, err := protogen.Options{ParamFunc: fs.Set}.New(req)
