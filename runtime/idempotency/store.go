@@ -1,0 +1,182 @@
+package idempotency
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Key identifies one deduplicated operation in a Store: the SHA-256 of the
+// scope, the full method name and the caller's key (see DeriveKey). Stores
+// never see the raw key, so a key that carries personal data (an e-mail, an
+// order number) is not written to Redis.
+type Key [sha256.Size]byte
+
+// DeriveKey returns the store key of key sent to fullMethod in scope. Each
+// part is length-prefixed so that no two distinct triples hash alike.
+func DeriveKey(scope, fullMethod, key string) Key {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, part := range [...]string{scope, fullMethod, key} {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(part)))])
+		h.Write([]byte(part))
+	}
+	var k Key
+	h.Sum(k[:0])
+	return k
+}
+
+// String returns the key in hex, the form the Redis store uses.
+func (k Key) String() string { return hex.EncodeToString(k[:]) }
+
+// Owner identifies one claim: the server that runs the handler. Finish and
+// Release succeed only for the claim's owner, so a slow owner whose lease
+// expired cannot overwrite the result of the call that took over.
+type Owner [16]byte
+
+// Fingerprint is the SHA-256 of the deterministic protobuf encoding of a
+// request. A key sent again with a different fingerprint is a reused key.
+type Fingerprint [sha256.Size]byte
+
+// State says whether a Record is a claim or a result.
+type State uint8
+
+const (
+	// StateInFlight records a claim: a handler is running for the key.
+	StateInFlight State = 'I'
+	// StateFinished records a result that is replayed until its TTL ends.
+	StateFinished State = 'F'
+)
+
+// Record is what a Store keeps under a Key.
+type Record struct {
+	State State
+	// Owner is the claim's owner (for a finished record, the owner that
+	// finished it).
+	Owner Owner
+	// Fingerprint is the request's fingerprint.
+	Fingerprint Fingerprint
+	// Deadline (in flight) is when the owner's handler is cancelled; it
+	// sets the retry delay returned to duplicates.
+	Deadline time.Time
+
+	// Code (finished) is the status code of the handler's result.
+	Code codes.Code
+	// ResponseType (finished, Code OK) is the full protobuf name of the
+	// response message, so a replay decodes Payload into the right type.
+	ResponseType string
+	// Payload (finished) is the deterministic encoding of the response
+	// when Code is OK, else the encoding of its google.rpc.Status (code,
+	// message and details). Stores treat it as immutable.
+	Payload []byte
+}
+
+// Store keeps claims and results of idempotent calls. Implementations must
+// be safe for concurrent use. MemoryStore suits one replica, RedisStore a
+// fleet.
+//
+// Every error other than ErrNotOwner means the store could not answer; the
+// server then fails closed (UNAVAILABLE, handler not run) unless
+// WithFailOpen is set.
+type Store interface {
+	// Claim atomically stores claim (StateInFlight) under key for lease,
+	// unless key already holds a live record. It returns claimed == true
+	// when the claim was stored, else the record that holds the key (a
+	// claim in flight or a finished result), in one round trip.
+	Claim(ctx context.Context, key Key, claim Record, lease time.Duration) (existing Record, claimed bool, err error)
+	// Finish replaces owner's claim on key with result (StateFinished),
+	// kept for ttl. It returns ErrNotOwner when key no longer holds owner's
+	// claim (its lease ended and the key expired or was claimed again).
+	Finish(ctx context.Context, key Key, owner Owner, result Record, ttl time.Duration) error
+	// Release deletes owner's claim on key so that the next call runs. It
+	// returns ErrNotOwner when key does not hold owner's claim.
+	Release(ctx context.Context, key Key, owner Owner) error
+}
+
+// ErrNotOwner reports that a claim was lost: its lease ended before Finish
+// or Release. Raise the method's lease or lower its timeout.
+var ErrNotOwner = errors.New("idempotency claim is no longer held by this owner; its lease ended before the handler finished")
+
+// ErrStoreFull is returned by MemoryStore.Claim when every entry holds a
+// live claim and none can be evicted. Raise WithMaxEntries.
+var ErrStoreFull = errors.New("idempotency memory store is full of in-flight claims; raise WithMaxEntries")
+
+// Record encoding (RedisStore). Fixed offsets let the Lua scripts compare
+// the owner without parsing:
+//
+//	0      version (1)
+//	1      state ('I' or 'F')
+//	2..17  owner
+//	18..49 fingerprint
+//	in flight: 50..57 deadline, Unix milliseconds, big endian
+//	finished:  50..53 code (big endian), uvarint type-name length,
+//	           type name, payload (the rest)
+const (
+	recordVersion   = 1
+	ownerOffset     = 2
+	fpOffset        = ownerOffset + len(Owner{})
+	bodyOffset      = fpOffset + len(Fingerprint{})
+	inFlightLen     = bodyOffset + 8
+	claimPrefixSize = fpOffset
+)
+
+// errCorruptRecord is wrapped when a stored value cannot be decoded.
+var errCorruptRecord = errors.New("idempotency store holds a value that is not a govern record; check the key prefix is not shared with other data")
+
+func appendRecord(b []byte, r *Record) []byte {
+	b = append(b, recordVersion, byte(r.State))
+	b = append(b, r.Owner[:]...)
+	b = append(b, r.Fingerprint[:]...)
+	if r.State == StateInFlight {
+		return binary.BigEndian.AppendUint64(b, uint64(r.Deadline.UnixMilli()))
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(r.Code))
+	b = binary.AppendUvarint(b, uint64(len(r.ResponseType)))
+	b = append(b, r.ResponseType...)
+	return append(b, r.Payload...)
+}
+
+// claimPrefix is the part of an in-flight record the owner check compares.
+func claimPrefix(owner Owner) []byte {
+	b := make([]byte, 0, claimPrefixSize)
+	b = append(b, recordVersion, byte(StateInFlight))
+	return append(b, owner[:]...)
+}
+
+func decodeRecord(v []byte) (Record, error) {
+	var r Record
+	if len(v) < bodyOffset || v[0] != recordVersion {
+		return r, errCorruptRecord
+	}
+	r.State = State(v[1])
+	copy(r.Owner[:], v[ownerOffset:fpOffset])
+	copy(r.Fingerprint[:], v[fpOffset:bodyOffset])
+	body := v[bodyOffset:]
+	switch r.State {
+	case StateInFlight:
+		if len(body) != 8 {
+			return r, errCorruptRecord
+		}
+		r.Deadline = time.UnixMilli(int64(binary.BigEndian.Uint64(body)))
+	case StateFinished:
+		if len(body) < 4 {
+			return r, errCorruptRecord
+		}
+		r.Code = codes.Code(binary.BigEndian.Uint32(body))
+		n, w := binary.Uvarint(body[4:])
+		if w <= 0 || n > uint64(len(body)-4-w) {
+			return r, errCorruptRecord
+		}
+		rest := body[4+w:]
+		r.ResponseType = string(rest[:n])
+		r.Payload = rest[n:]
+	default:
+		return r, errCorruptRecord
+	}
+	return r, nil
+}

@@ -1,0 +1,258 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+// storeFactory builds a fresh, empty store and advances its clock by d
+// (memory: a fake clock; redis: real sleeping).
+type storeFactory struct {
+	name string
+	new  func(t *testing.T) (store Store, advance func(d time.Duration))
+}
+
+func storeFactories() []storeFactory {
+	return []storeFactory{
+		{name: "memory", new: func(t *testing.T) (Store, func(time.Duration)) {
+			clock := newFakeClock()
+			return NewMemoryStore(WithMemoryClock(clock.Now)), clock.Advance
+		}},
+		{name: "redis", new: func(t *testing.T) (Store, func(time.Duration)) {
+			c := requireRedis(t)
+			return NewRedisStore(c, WithKeyPrefix(testPrefix(t, c))), func(d time.Duration) { time.Sleep(d) }
+		}},
+	}
+}
+
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func owner(b byte) Owner                     { return Owner{b, b, b} }
+func fp(b byte) Fingerprint                  { return Fingerprint{b, 1, 2, 3} }
+func inFlight(o Owner, f Fingerprint) Record {
+	return Record{Owner: o, Fingerprint: f, Deadline: time.UnixMilli(1_800_000_000_123)}
+}
+func finished(f Fingerprint, p string) Record {
+	return Record{Fingerprint: f, Code: codes.OK, ResponseType: "google.protobuf.Struct", Payload: []byte(p)}
+}
+
+// TestStoreContract runs the Store contract against every implementation.
+func TestStoreContract(t *testing.T) {
+	ctx := context.Background()
+	for _, sf := range storeFactories() {
+		t.Run(sf.name, func(t *testing.T) {
+			t.Run("claim, duplicate, finish, replay", func(t *testing.T) {
+				s, _ := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k1")
+				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute); err != nil || !claimed {
+					t.Fatalf("first claim: claimed=%v err=%v", claimed, err)
+				}
+				got, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(1)), time.Minute)
+				if err != nil || claimed {
+					t.Fatalf("second claim: claimed=%v err=%v", claimed, err)
+				}
+				if got.State != StateInFlight || got.Owner != owner(1) || got.Fingerprint != fp(1) || !got.Deadline.Equal(time.UnixMilli(1_800_000_000_123)) {
+					t.Errorf("in-flight record = %+v", got)
+				}
+				if err := s.Finish(ctx, k, owner(2), finished(fp(1), "x"), time.Minute); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("finish by another owner: %v, want ErrNotOwner", err)
+				}
+				if err := s.Release(ctx, k, owner(2)); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("release by another owner: %v, want ErrNotOwner", err)
+				}
+				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "payload\x00bytes"), time.Minute); err != nil {
+					t.Fatalf("finish: %v", err)
+				}
+				got, claimed, err = s.Claim(ctx, k, inFlight(owner(3), fp(1)), time.Minute)
+				if err != nil || claimed {
+					t.Fatalf("claim after finish: claimed=%v err=%v", claimed, err)
+				}
+				if got.State != StateFinished || got.Code != codes.OK || got.ResponseType != "google.protobuf.Struct" || string(got.Payload) != "payload\x00bytes" || got.Fingerprint != fp(1) || got.Owner != owner(1) {
+					t.Errorf("finished record = %+v", got)
+				}
+				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "y"), time.Minute); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("second finish: %v, want ErrNotOwner", err)
+				}
+				if err := s.Release(ctx, k, owner(1)); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("release of a finished record: %v, want ErrNotOwner", err)
+				}
+			})
+			t.Run("release frees the key", func(t *testing.T) {
+				s, _ := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k2")
+				if _, claimed, _ := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute); !claimed {
+					t.Fatal("not claimed")
+				}
+				if err := s.Release(ctx, k, owner(1)); err != nil {
+					t.Fatal(err)
+				}
+				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(2)), time.Minute); err != nil || !claimed {
+					t.Fatalf("claim after release: claimed=%v err=%v", claimed, err)
+				}
+			})
+			t.Run("lease and ttl expire", func(t *testing.T) {
+				s, advance := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k3")
+				if _, claimed, _ := s.Claim(ctx, k, inFlight(owner(1), fp(1)), 100*time.Millisecond); !claimed {
+					t.Fatal("not claimed")
+				}
+				advance(150 * time.Millisecond)
+				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "late"), time.Minute); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("finish after the lease: %v, want ErrNotOwner", err)
+				}
+				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(1)), time.Minute); err != nil || !claimed {
+					t.Fatalf("claim after the lease: claimed=%v err=%v", claimed, err)
+				}
+				if err := s.Finish(ctx, k, owner(2), finished(fp(1), "r"), 100*time.Millisecond); err != nil {
+					t.Fatal(err)
+				}
+				advance(150 * time.Millisecond)
+				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(3), fp(1)), time.Minute); err != nil || !claimed {
+					t.Fatalf("claim after the ttl: claimed=%v err=%v", claimed, err)
+				}
+			})
+			t.Run("one of many concurrent claims wins", func(t *testing.T) {
+				s, _ := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k4")
+				var wins atomic.Int32
+				var wg sync.WaitGroup
+				for i := range 50 {
+					wg.Go(func() {
+						_, claimed, err := s.Claim(ctx, k, inFlight(owner(byte(i)), fp(1)), time.Minute)
+						if err != nil {
+							t.Error(err)
+						}
+						if claimed {
+							wins.Add(1)
+						}
+					})
+				}
+				wg.Wait()
+				if wins.Load() != 1 {
+					t.Errorf("%d claims won, want 1", wins.Load())
+				}
+			})
+			t.Run("keys are independent", func(t *testing.T) {
+				s, _ := sf.new(t)
+				for _, k := range []Key{DeriveKey("", "/s.S/M", "a"), DeriveKey("", "/s.S/N", "a"), DeriveKey("tenant", "/s.S/M", "a")} {
+					if _, claimed, err := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute); err != nil || !claimed {
+						t.Fatalf("claim %s: claimed=%v err=%v", k, claimed, err)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestDeriveKeyIsUnambiguous(t *testing.T) {
+	if DeriveKey("a", "b", "c") == DeriveKey("ab", "", "c") || DeriveKey("", "m", "k") == DeriveKey("", "mk", "") {
+		t.Error("length prefixes do not separate the parts")
+	}
+	if DeriveKey("", "m", "k") != DeriveKey("", "m", "k") {
+		t.Error("DeriveKey is not deterministic")
+	}
+}
+
+func TestRecordEncodingRoundTrips(t *testing.T) {
+	for _, r := range []Record{
+		{State: StateInFlight, Owner: owner(7), Fingerprint: fp(7), Deadline: time.UnixMilli(1_700_000_000_999)},
+		{State: StateFinished, Owner: owner(8), Fingerprint: fp(8), Code: codes.OK, ResponseType: "a.B", Payload: []byte{0, 1, 2}},
+		{State: StateFinished, Owner: owner(9), Fingerprint: fp(9), Code: codes.NotFound, Payload: []byte("status")},
+		{State: StateFinished, Owner: owner(9), Fingerprint: fp(9), Code: codes.OK, ResponseType: "a.Empty"},
+	} {
+		got, err := decodeRecord(appendRecord(nil, &r))
+		if err != nil {
+			t.Fatalf("decode %+v: %v", r, err)
+		}
+		if got.State != r.State || got.Owner != r.Owner || got.Fingerprint != r.Fingerprint || !got.Deadline.Equal(r.Deadline) ||
+			got.Code != r.Code || got.ResponseType != r.ResponseType || string(got.Payload) != string(r.Payload) {
+			t.Errorf("round trip: got %+v, want %+v", got, r)
+		}
+	}
+	for _, bad := range []string{"", "x", string([]byte{2, 'I'}) + string(make([]byte, 56)), string([]byte{1, 'Z'}) + string(make([]byte, 56)),
+		string([]byte{1, 'I'}) + string(make([]byte, 49)), string([]byte{1, 'F'}) + string(make([]byte, 48)) + "\x00\x00\x00\x00\x09ab"} {
+		if _, err := decodeRecord([]byte(bad)); !errors.Is(err, errCorruptRecord) {
+			t.Errorf("decodeRecord(%q) = %v, want errCorruptRecord", bad, err)
+		}
+	}
+}
+
+// FuzzDecodeRecord: whatever Redis holds under our prefix, decoding must
+// not panic.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(appendRecord(nil, &Record{State: StateInFlight}))
+	f.Add(appendRecord(nil, &Record{State: StateFinished, ResponseType: "x.Y", Payload: []byte("p")}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err == nil {
+			if again, err := decodeRecord(appendRecord(nil, &r)); err != nil || again.ResponseType != r.ResponseType || string(again.Payload) != string(r.Payload) {
+				t.Fatalf("re-encoding %q failed: %v", b, err)
+			}
+		}
+	})
+}
+
+func TestMemoryStoreIsBounded(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s := NewMemoryStore(WithMaxEntries(memoryShards), WithMemoryClock(clock.Now)) // one entry per shard
+	// Fill every shard with a finished record.
+	keys := make(map[int]Key)
+	for i := 0; len(keys) < memoryShards; i++ {
+		k := DeriveKey("", "/s.S/M", string(rune('a'+i%26))+randomHex(4))
+		sh := s.shardIndex(k)
+		if _, ok := keys[sh]; ok {
+			continue
+		}
+		keys[sh] = k
+		if _, claimed, err := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute); !claimed || err != nil {
+			t.Fatalf("claim: %v %v", claimed, err)
+		}
+		if err := s.Finish(ctx, k, owner(1), finished(fp(1), "r"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Len() != memoryShards {
+		t.Fatalf("Len = %d, want %d", s.Len(), memoryShards)
+	}
+	// A new key evicts the finished record of its shard.
+	k0 := keys[0]
+	var newKey Key
+	for i := 0; ; i++ {
+		newKey = DeriveKey("", "/s.S/M", "new"+randomHex(4))
+		if s.shardIndex(newKey) == 0 {
+			break
+		}
+	}
+	if _, claimed, err := s.Claim(ctx, newKey, inFlight(owner(2), fp(2)), time.Minute); !claimed || err != nil {
+		t.Fatalf("claim into a full shard: %v %v", claimed, err)
+	}
+	if s.Len() != memoryShards {
+		t.Errorf("Len = %d after eviction, want %d", s.Len(), memoryShards)
+	}
+	// k0's record was evicted (else Claim would return it), and the shard
+	// now holds only newKey's live claim, which is never evicted.
+	if rec, claimed, err := s.Claim(ctx, k0, inFlight(owner(3), fp(1)), time.Minute); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("claim of the evicted key: %+v %v %v, want ErrStoreFull", rec, claimed, err)
+	}
+	third := k0
+	// Once the claim's lease ends it is evictable.
+	clock.Advance(2 * time.Minute)
+	if _, claimed, err := s.Claim(ctx, third, inFlight(owner(4), fp(4)), time.Minute); !claimed || err != nil {
+		t.Errorf("claim after the lease ended: %v %v", claimed, err)
+	}
+}
