@@ -1,0 +1,308 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govkit/govern/runtime/breaker"
+	"github.com/govkit/govern/runtime/logging"
+	"github.com/govkit/govern/runtime/metrics"
+	"github.com/govkit/govern/runtime/policy"
+	"github.com/govkit/govern/runtime/ratelimit"
+	"github.com/govkit/govern/runtime/recovery"
+	"github.com/govkit/govern/runtime/timeout"
+	"github.com/govkit/govern/runtime/tracing"
+)
+
+// Governor applies a policy table to a gRPC server. Build it once with New
+// and install it with ServerOptions (or the two interceptors).
+type Governor struct {
+	table   policy.Table
+	methods map[string]*method
+
+	registry   *prometheus.Registry
+	registerer prometheus.Registerer
+	gatherer   prometheus.Gatherer
+	logger     *slog.Logger
+	tracer     *tracing.Server
+	service    string
+}
+
+// method is everything the chain needs for one governed method, resolved
+// once in New so that a call does no lookups beyond the first.
+type method struct {
+	policy  *policy.Method
+	series  *metrics.MethodSeries
+	limiter *ratelimit.Limiter
+	breaker *breaker.Breaker
+	tracer  *tracing.MethodTracer
+}
+
+// unknownLabel is the value of const labels left unset.
+const unknownLabel = "unknown"
+
+// New builds the governor of table: a rate limiter, circuit breaker and
+// metric series for every method that declares them, all metric series
+// created at zero, and the collectors registered on the configured
+// registerer. Methods absent from the table or Disabled pass straight
+// through.
+func New(table policy.Table, opts ...Option) (*Governor, error) {
+	c := config{service: unknownLabel, env: unknownLabel, region: unknownLabel}
+	for _, o := range opts {
+		o(&c)
+	}
+	for label, v := range map[string]string{"service": c.service, "env": c.env, "region": c.region} {
+		if v == "" {
+			return nil, fmt.Errorf("governance: WithService got an empty %s; give every metric series a real %s (or leave WithService out for %q)", label, label, unknownLabel)
+		}
+	}
+	g := &Governor{table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service}
+	if g.logger == nil {
+		g.logger = logging.New(os.Stderr, slog.LevelInfo)
+	}
+	if c.registerer == nil {
+		g.registry = prometheus.NewRegistry()
+		c.registerer = g.registry
+		g.gatherer = g.registry
+	} else if gatherer, ok := c.registerer.(prometheus.Gatherer); ok {
+		g.gatherer = gatherer
+	}
+	g.registerer = prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
+
+	serverMetrics := metrics.NewServerMetrics(c.metricsOptions...)
+	if err := g.registerer.Register(serverMetrics); err != nil {
+		return nil, fmt.Errorf("governance: registering the gRPC server metrics failed; is another governor of the same service registered on this registerer? %w", err)
+	}
+	fallbacks := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "govern_ratelimit_redis_fallback_total",
+		Help: "Distributed rate-limit admissions counted locally because Redis failed.",
+	})
+	if err := g.registerer.Register(fallbacks); err != nil {
+		return nil, fmt.Errorf("governance: registering govern_ratelimit_redis_fallback_total failed: %w", err)
+	}
+	if c.tracerProvider != nil {
+		g.tracer = tracing.NewServer(c.tracerProvider, c.propagator)
+	}
+
+	for fullMethod, p := range table {
+		if p == nil || p.Disabled {
+			continue
+		}
+		if p.FullMethod != "" && p.FullMethod != fullMethod {
+			return nil, fmt.Errorf("governance: table key %q holds the policy of %q; regenerate the policy table", fullMethod, p.FullMethod)
+		}
+		m := &method{policy: p, series: serverMetrics.Method(p)}
+		if p.RateLimit != nil {
+			m.limiter = ratelimit.New(fullMethod, *p.RateLimit,
+				ratelimit.WithRedis(c.redis),
+				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix+c.service+":"),
+				ratelimit.WithFallbackHook(func(err error) {
+					fallbacks.Inc()
+					g.logger.Debug("distributed rate limit fell back to the local limiter", "method", fullMethod, "error", err)
+				}))
+		}
+		if p.CircuitBreaker != nil {
+			series := m.series
+			series.SetBreakerState(uint32(breaker.Closed))
+			m.breaker = breaker.New(*p.CircuitBreaker, breaker.WithName(fullMethod),
+				breaker.WithStateChange(func(from, to breaker.State) {
+					series.SetBreakerState(uint32(to))
+					g.logger.Warn("circuit breaker changed state", "method", fullMethod, "from", from.String(), "to", to.String())
+				}))
+		}
+		if g.tracer != nil {
+			m.tracer = g.tracer.Method(p)
+		}
+		g.methods[fullMethod] = m
+	}
+	return g, nil
+}
+
+// ServerOptions returns the options that install the governed chain on a
+// grpc.Server: grpc.NewServer(g.ServerOptions()...).
+func (g *Governor) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(g.StreamServerInterceptor()),
+	}
+}
+
+// Registerer returns the registerer the governor's collectors are on,
+// wrapped with the service/env/region const labels. Register the
+// collectors of other govern packages (idempotency, client, gateway) here
+// so that they carry the same labels.
+func (g *Governor) Registerer() prometheus.Registerer { return g.registerer }
+
+// Registry returns the governor's private registry, or nil when
+// WithRegisterer was given. Serve it on the admin endpoint
+// (promhttp.HandlerFor(g.Registry(), ...)).
+func (g *Governor) Registry() *prometheus.Registry { return g.registry }
+
+// Gatherer returns what to scrape: the private registry, or the registerer
+// passed to WithRegisterer when it is also a Gatherer (a
+// *prometheus.Registry is); nil otherwise.
+func (g *Governor) Gatherer() prometheus.Gatherer { return g.gatherer }
+
+// Logger returns the governor's logger.
+func (g *Governor) Logger() *slog.Logger { return g.logger }
+
+// Table returns the policy table the governor enforces.
+func (g *Governor) Table() policy.Table { return g.table }
+
+// Breaker returns the circuit breaker of fullMethod, or nil when the method
+// has none.
+func (g *Governor) Breaker(fullMethod string) *breaker.Breaker {
+	if m := g.methods[fullMethod]; m != nil {
+		return m.breaker
+	}
+	return nil
+}
+
+// UnaryServerInterceptor returns the governed chain for unary calls:
+// recovery, metrics/tracing/logging, rate limit, circuit breaker, timeout,
+// handler. A method not governed costs one map lookup.
+func (g *Governor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		m := g.methods[info.FullMethod]
+		if m == nil {
+			return handler(ctx, req)
+		}
+		return g.unary(ctx, m, req, handler)
+	}
+}
+
+func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	m.series.Started()
+	var span trace.Span
+	if m.tracer != nil {
+		ctx, span = m.tracer.Start(ctx)
+	}
+	var permit breaker.Permit
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
+			permit.Done(err)
+		}
+		g.finish(ctx, m, span, start, err)
+	}()
+
+	if m.limiter != nil {
+		if err := m.limiter.Allow(ctx); err != nil {
+			m.series.RateLimited()
+			return nil, err
+		}
+	}
+	if m.breaker != nil {
+		if permit, err = m.breaker.Allow(); err != nil {
+			return nil, err
+		}
+	}
+	if bounded := timeout.Bound(ctx, m.policy.Timeout); bounded != nil {
+		defer bounded.Release()
+		ctx = bounded
+	}
+	resp, err = handler(ctx, req)
+	permit.Done(err)
+	return resp, err
+}
+
+// finish records a finished call: metrics, span, log line.
+func (g *Governor) finish(ctx context.Context, m *method, span trace.Span, start time.Time, err error) {
+	code := Code(err)
+	elapsed := time.Since(start)
+	m.series.Handled(code, elapsed)
+	tracing.End(span, code, err)
+	logging.LogCall(ctx, g.logger, m.policy.FullMethod, code, elapsed, err)
+}
+
+// StreamServerInterceptor returns the governed chain for streaming calls:
+// recovery, metrics/tracing/logging, rate limit and circuit breaker at
+// stream start, and the policy timeout (when declared) on the stream's
+// context.
+func (g *Governor) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		m := g.methods[info.FullMethod]
+		if m == nil {
+			return handler(srv, ss)
+		}
+		return g.stream(srv, ss, m, handler)
+	}
+}
+
+func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc.StreamHandler) (err error) {
+	start := time.Now()
+	m.series.Started()
+	ctx := ss.Context()
+	var span trace.Span
+	if m.tracer != nil {
+		ctx, span = m.tracer.Start(ctx)
+	}
+	var permit breaker.Permit
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
+			permit.Done(err)
+		}
+		g.finish(ctx, m, span, start, err)
+	}()
+
+	if m.limiter != nil {
+		if err := m.limiter.Allow(ctx); err != nil {
+			m.series.RateLimited()
+			return err
+		}
+	}
+	if m.breaker != nil {
+		if permit, err = m.breaker.Allow(); err != nil {
+			return err
+		}
+	}
+	if bounded := timeout.Bound(ctx, m.policy.Timeout); bounded != nil {
+		defer bounded.Release()
+		ctx = bounded
+	}
+	if ctx != ss.Context() {
+		ss = &contextStream{ServerStream: ss, ctx: ctx}
+	}
+	err = handler(srv, ss)
+	permit.Done(err)
+	return err
+}
+
+// contextStream replaces a server stream's context.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// Code is the gRPC code a handler's error becomes on the wire: its status
+// code, DEADLINE_EXCEEDED / CANCELED for context errors (as grpc-go maps
+// them), UNKNOWN for other errors.
+func Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code()
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	}
+	return codes.Unknown
+}

@@ -1,0 +1,70 @@
+package governance
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govkit/govern/runtime/metrics"
+)
+
+// Option configures a Governor.
+type Option func(*config)
+
+type config struct {
+	service, env, region string
+	registerer           prometheus.Registerer
+	logger               *slog.Logger
+	tracerProvider       trace.TracerProvider
+	propagator           propagation.TextMapPropagator
+	redis                redis.UniversalClient
+	metricsOptions       []metrics.Option
+}
+
+// WithService sets the const labels service, env and region carried by
+// every metric series the governor (and everything registered on its
+// Registerer) exports. Left unset they are "unknown".
+func WithService(name, env, region string) Option {
+	return func(c *config) { c.service, c.env, c.region = name, env, region }
+}
+
+// WithRegisterer registers the governor's collectors on reg (wrapped with
+// the service/env/region labels) instead of a private registry. Nothing is
+// ever registered on prometheus.DefaultRegisterer unless you pass it here.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(c *config) { c.registerer = reg }
+}
+
+// WithLogger sets the logger of call lines and recovered panics. Default:
+// logging.New(os.Stderr, slog.LevelInfo), JSON.
+func WithLogger(logger *slog.Logger) Option {
+	return func(c *config) { c.logger = logger }
+}
+
+// WithTracerProvider traces governed calls with tp; configure tp with
+// tracing.NewSampler(table) so that spans started outside the chain follow
+// the same per-method ratios. Without it calls are not traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProvider = tp }
+}
+
+// WithPropagator replaces tracing.Propagator() (W3C + baggage + B3) as the
+// way incoming trace context is read.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *config) { c.propagator = p }
+}
+
+// WithRedis gives DISTRIBUTED rate limits their Redis. Without it they count
+// per replica.
+func WithRedis(client redis.UniversalClient) Option {
+	return func(c *config) { c.redis = client }
+}
+
+// WithMetricsOptions passes options (histogram buckets) to the server
+// metrics.
+func WithMetricsOptions(opts ...metrics.Option) Option {
+	return func(c *config) { c.metricsOptions = append(c.metricsOptions, opts...) }
+}
