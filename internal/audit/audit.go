@@ -156,7 +156,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		policies := map[string]bool{}
 		for _, member := range moduleClosure(p, byID) {
 			for _, e := range member.Errors {
-				svc.LoadErrors = append(svc.LoadErrors, e.Error())
+				if msg := loadError(cfg.Dir, e); !slices.Contains(svc.LoadErrors, msg) {
+					svc.LoadErrors = append(svc.LoadErrors, msg)
+				}
 			}
 			f, ok := facts[member]
 			if !ok {
@@ -243,6 +245,13 @@ type packageFacts struct {
 func inspect(p *packages.Package) *packageFacts {
 	f := &packageFacts{}
 	info := p.TypesInfo
+	// Connections a gateway uses to reach this process's own gRPC server
+	// are not clients of other services: the server side governs those
+	// calls. They are found as variables assigned from grpc.NewClient and
+	// passed to a Register...Gateway / Register...Handler function or to
+	// runtime/gateway.
+	dialed := map[types.Object]bool{}
+	loopback := map[types.Object]bool{}
 	for _, file := range p.Syntax {
 		// Generated code is wiring the service did not choose (a gateway's
 		// RegisterXHandlerFromEndpoint dials on its own); judge the code
@@ -252,16 +261,31 @@ func inspect(p *packages.Package) *packageFacts {
 		}
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if len(n.Rhs) == 1 && len(n.Lhs) >= 1 {
+					if call, ok := n.Rhs[0].(*ast.CallExpr); ok && isGRPCDial(info, call) {
+						if id, ok := n.Lhs[0].(*ast.Ident); ok && info.ObjectOf(id) != nil {
+							dialed[info.ObjectOf(id)] = true
+						}
+					}
+				}
 			case *ast.CallExpr:
 				fn, ok := typeutil.Callee(info, n).(*types.Func)
 				if !ok || fn.Pkg() == nil {
 					return true
 				}
 				path := fn.Pkg().Path()
+				if isGatewayRegistration(fn) {
+					for _, arg := range n.Args {
+						if id, ok := arg.(*ast.Ident); ok && info.Uses[id] != nil {
+							loopback[info.Uses[id]] = true
+						}
+					}
+				}
 				switch {
 				case path == grpcPath && fn.Name() == "NewServer":
 					f.servers++
-				case path == grpcPath && slices.Contains([]string{"NewClient", "Dial", "DialContext"}, fn.Name()):
+				case isGRPCDial(info, n):
 					f.clients++
 				case path == adminPath && fn.Name() == "New":
 					f.admin = true
@@ -278,7 +302,28 @@ func inspect(p *packages.Package) *packageFacts {
 			return true
 		})
 	}
+	for obj := range dialed {
+		if loopback[obj] {
+			f.clients--
+		}
+	}
 	return f
+}
+
+func isGRPCDial(info *types.Info, call *ast.CallExpr) bool {
+	fn, ok := typeutil.Callee(info, call).(*types.Func)
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == grpcPath && slices.Contains([]string{"NewClient", "Dial", "DialContext"}, fn.Name())
+}
+
+// isGatewayRegistration reports whether fn mounts grpc-gateway handlers on
+// a connection: runtime/gateway's functions, or a generated
+// Register<Svc>Gateway / Register<Svc>Handler.
+func isGatewayRegistration(fn *types.Func) bool {
+	if fn.Pkg().Path() == governRuntime+"gateway" {
+		return true
+	}
+	name := fn.Name()
+	return strings.HasPrefix(name, "Register") && (strings.HasSuffix(name, "Gateway") || strings.HasSuffix(name, "Handler"))
 }
 
 // grpcOptionResults reports whether fn returns server-side or client-side
@@ -353,4 +398,24 @@ func relDir(dir string, p *packages.Package) string {
 // DefaultAnalyzers is the govern-lint set audit runs when none is given.
 func DefaultAnalyzers() []*analysis.Analyzer {
 	return []*analysis.Analyzer{defaultservemux.Analyzer, tickerleak.Analyzer}
+}
+
+// loadError renders a package error on one line with a position relative
+// to dir: go list wraps compiler errors in "# pkg" headers.
+func loadError(dir string, e packages.Error) string {
+	lines := strings.Split(strings.TrimSpace(e.Msg), "\n")
+	msg := strings.TrimSpace(lines[len(lines)-1])
+	if e.Pos == "" || e.Pos == "-" {
+		return msg
+	}
+	pos := e.Pos
+	if abs, err := filepath.Abs(dir); err == nil {
+		if rel, err := filepath.Rel(abs, pos); err == nil && !strings.HasPrefix(rel, "..") {
+			pos = filepath.ToSlash(rel)
+		}
+	}
+	if strings.HasPrefix(msg, pos) {
+		return msg
+	}
+	return pos + ": " + msg
 }

@@ -1,0 +1,110 @@
+package audit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/govkit/govern/internal/protodriver"
+	"github.com/govkit/govern/internal/scaffold"
+)
+
+// BenchmarkAuditFleet audits GOVSCAFFOLD_FLEET (default 127) services
+// scaffolded by `new service` into one temp workspace module. Setup
+// (scaffolding and one protodriver run over every proto) is not timed; the
+// first iteration compiles the fleet's packages for export data, later ones
+// run on a warm build cache.
+//
+//	go test ./internal/audit -run '^$' -bench AuditFleet -benchtime 2x
+func BenchmarkAuditFleet(b *testing.B) {
+	n := 127
+	if v := os.Getenv("GOVSCAFFOLD_FLEET"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dir := scaffoldFleet(b, n)
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+	var report *Report
+	for b.Loop() {
+		var err error
+		report, err = Run(b.Context(), Config{Dir: dir, Analyzers: DefaultAnalyzers(), Env: env})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(report.Services) != n {
+		b.Fatalf("audited %d services, want %d", len(report.Services), n)
+	}
+	governed := 0
+	for _, s := range report.Services {
+		if s.Governed() {
+			governed++
+		}
+	}
+	b.ReportMetric(float64(n), "services")
+	b.ReportMetric(float64(governed), "governed")
+}
+
+// scaffoldFleet writes n services as directories of one module
+// example.com/fleet and generates all their code with one protodriver run.
+func scaffoldFleet(b *testing.B, n int) string {
+	b.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(b.TempDir(), "fleet")
+	gen := &protodriver.BufGen{}
+	for i := range n {
+		name := fmt.Sprintf("svc%03d", i)
+		out := filepath.Join(dir, name)
+		_, err := scaffold.NewService(b.Context(), scaffold.Options{
+			Name: name, Module: "example.com/fleet/" + name, OutDir: out,
+			GovernPath: root, HTTP: true, NoGenerate: true,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			// The first service's go.mod (govern requirements and the
+			// plugin tools) becomes the workspace module's.
+			gomod, err := os.ReadFile(filepath.Join(out, "go.mod"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			gomod = []byte(strings.Replace(string(gomod), "module example.com/fleet/"+name, "module example.com/fleet", 1))
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), gomod, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(out, "go.sum"), filepath.Join(dir, "go.sum")); err != nil {
+				b.Fatal(err)
+			}
+			cfg, err := protodriver.LoadBufGen(out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, p := range cfg.Plugins {
+				gen.Plugins = append(gen.Plugins, protodriver.Plugin{Command: p.Command, Out: ".", Parameter: "module=example.com/fleet"})
+			}
+		}
+		for _, f := range []string{"go.mod", "go.sum"} {
+			if err := os.Remove(filepath.Join(out, f)); err != nil && !os.IsNotExist(err) {
+				b.Fatal(err)
+			}
+		}
+		gen.Inputs = append(gen.Inputs, filepath.Join(name, "proto"))
+	}
+	written, err := gen.Generate(b.Context(), dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(written) < 4*n {
+		b.Fatalf("generated %d files for %d services", len(written), n)
+	}
+	return dir
+}
