@@ -73,7 +73,7 @@ func WithTransientCodes(cs ...codes.Code) Option {
 }
 
 // WithMaxRetryDelay caps the retry delay sent with IDEMPOTENCY_IN_FLIGHT and
-// IDEMPOTENCY_STORE_UNAVAILABLE (default 1s). An in-flight rejection asks
+// IDEMPOTENCY_STORE_UNAVAILABLE (default 500ms). An in-flight rejection asks
 // the caller to come back when the running call's deadline passes, or after
 // this cap, whichever is sooner.
 func WithMaxRetryDelay(d time.Duration) Option {

@@ -108,7 +108,7 @@ func NewServer(table policy.Table, store Store, opts ...Option) *Server {
 		log:           slog.New(slog.DiscardHandler),
 		now:           time.Now,
 		resolver:      protoregistry.GlobalTypes,
-		maxRetryDelay: time.Second,
+		maxRetryDelay: 500 * time.Millisecond,
 		methods:       make(map[string]*methodState),
 	}
 	WithTransientCodes(codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Canceled)(s)

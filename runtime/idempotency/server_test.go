@@ -1,0 +1,843 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/policy"
+)
+
+// deployment is how the suite runs servers: one replica over a MemoryStore,
+// or three replicas (three gRPC servers, three Redis clients) sharing one
+// Redis.
+type deployment struct {
+	name     string
+	replicas int
+	// stores returns one Store per replica, all sharing state.
+	stores func(t *testing.T, n int) []Store
+}
+
+func deployments() []deployment {
+	return []deployment{
+		{name: "memory", replicas: 1, stores: func(t *testing.T, n int) []Store {
+			s := NewMemoryStore()
+			out := make([]Store, n)
+			for i := range out {
+				out[i] = s
+			}
+			return out
+		}},
+		{name: "redis", replicas: 3, stores: func(t *testing.T, n int) []Store {
+			first := requireRedis(t)
+			prefix := testPrefix(t, first)
+			out := []Store{NewRedisStore(first, WithKeyPrefix(prefix))}
+			for len(out) < n {
+				out = append(out, NewRedisStore(requireRedis(t), WithKeyPrefix(prefix)))
+			}
+			return out
+		}},
+	}
+}
+
+// cluster is a running deployment: replicas of the orders service sharing
+// one handler (so runs counts every replica).
+type cluster struct {
+	svc    *orders
+	conns  []*grpc.ClientConn
+	stores []Store
+}
+
+func (d deployment) start(t *testing.T, svc *orders, table policy.Table, opts ...Option) *cluster {
+	t.Helper()
+	c := &cluster{svc: svc, stores: d.stores(t, d.replicas)}
+	for _, st := range c.stores {
+		srv := NewServer(table, st, opts...)
+		c.conns = append(c.conns, startServer(t, svc, srv.UnaryServerInterceptor()))
+	}
+	return c
+}
+
+// conn returns the connection of replica i (mod the replica count).
+func (c *cluster) conn(i int) *grpc.ClientConn { return c.conns[i%len(c.conns)] }
+
+func withKey(key string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), MetadataKey, key)
+}
+
+func wantReason(t *testing.T, err error, code codes.Code, reason string) {
+	t.Helper()
+	if status.Code(err) != code || !errinfo.Is(err, reason) {
+		t.Fatalf("err = %v, want %v %s", err, code, reason)
+	}
+}
+
+func wantRuns(t *testing.T, svc *orders, n int64) {
+	t.Helper()
+	if got := svc.runs.Load(); got != n {
+		t.Fatalf("handler ran %d times, want %d", got, n)
+	}
+}
+
+func TestSameKeyConcurrentCallsRunOnce(t *testing.T) {
+	for _, d := range deployments() {
+		for _, via := range []string{"key fields", "metadata key"} {
+			t.Run(d.name+"/"+via, func(t *testing.T) {
+				svc := &orders{delay: 200 * time.Millisecond}
+				c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+				req := mustStruct(t, map[string]any{"client_id": "c-1", "order_sn": "sn-1", "amount": 42.5})
+				call := func(i int) (*structpb.Struct, error) {
+					if via == "key fields" {
+						return invoke(context.Background(), c.conn(i), methodCreate, req)
+					}
+					return invoke(withKey(`"order 1 of c-1"`), c.conn(i), methodPay, req)
+				}
+
+				const callers = 100
+				resps := make([]*structpb.Struct, callers)
+				errs := make([]error, callers)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for i := range callers {
+					wg.Go(func() {
+						<-start
+						resps[i], errs[i] = call(i)
+					})
+				}
+				close(start)
+				wg.Wait()
+
+				wantRuns(t, svc, 1)
+				original := wire(t, svc.lastProduced(t))
+				ok := 0
+				for i, err := range errs {
+					if err != nil {
+						wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
+						if errinfo.RetryAfter(err) <= 0 {
+							t.Errorf("caller %d: in-flight rejection without a retry delay", i)
+						}
+						continue
+					}
+					ok++
+					if !bytes.Equal(wire(t, resps[i]), original) {
+						t.Errorf("caller %d got %v, want the original response", i, resps[i])
+					}
+				}
+				if ok == 0 {
+					t.Error("no caller got the original response")
+				}
+				// After completion every replica replays the same bytes.
+				for i := range 3 * d.replicas {
+					resp, err := call(i)
+					if err != nil {
+						t.Fatalf("replay %d: %v", i, err)
+					}
+					if !bytes.Equal(wire(t, resp), original) {
+						t.Errorf("replay %d differs from the original", i)
+					}
+				}
+				wantRuns(t, svc, 1)
+			})
+		}
+	}
+}
+
+func TestKeyReusedWithAnotherRequest(t *testing.T) {
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			proceed := make(chan struct{})
+			svc := &orders{}
+			svc.behave = func(ctx context.Context, n int64, req *structpb.Struct) (*structpb.Struct, error) {
+				<-proceed
+				return mustStruct(t, map[string]any{"paid": req.AsMap()["amount"], "run": float64(n)}), nil
+			}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+			a := mustStruct(t, map[string]any{"amount": 10.0})
+			b := mustStruct(t, map[string]any{"amount": 99.0})
+
+			first := make(chan error, 1)
+			go func() {
+				_, err := invoke(withKey("pay-1"), c.conn(0), methodPay, a)
+				first <- err
+			}()
+			for svc.runs.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			// While the first call runs: another body is a reused key, the
+			// same body is in flight.
+			_, err := invoke(withKey("pay-1"), c.conn(1), methodPay, b)
+			wantReason(t, err, codes.FailedPrecondition, errinfo.IdempotencyKeyReused)
+			_, err = invoke(withKey("pay-1"), c.conn(2), methodPay, a)
+			wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
+			close(proceed)
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			// After it finished: still reused for b, replayed for a.
+			_, err = invoke(withKey("pay-1"), c.conn(1), methodPay, b)
+			wantReason(t, err, codes.FailedPrecondition, errinfo.IdempotencyKeyReused)
+			resp, err := invoke(withKey("pay-1"), c.conn(2), methodPay, a)
+			if err != nil || resp.AsMap()["paid"] != 10.0 {
+				t.Fatalf("replay = %v, %v", resp, err)
+			}
+			wantRuns(t, svc, 1)
+		})
+	}
+}
+
+func TestMissingAndInvalidKeys(t *testing.T) {
+	full := mustStruct(t, map[string]any{"client_id": "c", "order_sn": "s"})
+	partial := mustStruct(t, map[string]any{"client_id": "c"})
+	cases := []struct {
+		name   string
+		ctx    context.Context
+		method string
+		req    *structpb.Struct
+		reason string
+	}{
+		{"create without fields", context.Background(), methodCreate, partial, errinfo.IdempotencyKeyMissing},
+		{"pay without metadata", context.Background(), methodPay, full, errinfo.IdempotencyKeyMissing},
+		{"space in bare key", withKey("a b"), methodPay, full, errinfo.IdempotencyKeyInvalid},
+		{"empty key", withKey(""), methodPay, full, errinfo.IdempotencyKeyInvalid},
+		{"too long", withKey(string(bytes.Repeat([]byte("k"), MaxKeyLength+1))), methodPay, full, errinfo.IdempotencyKeyInvalid},
+		{"two keys", metadata.AppendToOutgoingContext(context.Background(), MetadataKey, "a", MetadataKey, "b"), methodPay, full, errinfo.IdempotencyKeyInvalid},
+		{"invalid key beats key fields", withKey(`"unterminated`), methodCreate, full, errinfo.IdempotencyKeyInvalid},
+	}
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					_, err := invoke(tc.ctx, c.conn(0), tc.method, tc.req)
+					wantReason(t, err, codes.InvalidArgument, tc.reason)
+				})
+			}
+			wantRuns(t, svc, 0)
+			// An optional key that is absent just runs, every time; an
+			// ungoverned method too.
+			for range 2 {
+				if _, err := invoke(context.Background(), c.conn(0), methodNote, full); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := invoke(context.Background(), c.conn(0), methodPlain, full); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantRuns(t, svc, 4)
+		})
+	}
+}
+
+func TestTTLExpiryRunsAgain(t *testing.T) {
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			c := d.start(t, svc, testTable(300*time.Millisecond, 10*time.Second))
+			req := mustStruct(t, map[string]any{"client_id": "c", "order_sn": "ttl"})
+			for i := range 2 {
+				if _, err := invoke(context.Background(), c.conn(i), methodCreate, req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantRuns(t, svc, 1)
+			time.Sleep(400 * time.Millisecond)
+			if _, err := invoke(context.Background(), c.conn(2), methodCreate, req); err != nil {
+				t.Fatal(err)
+			}
+			wantRuns(t, svc, 2)
+		})
+	}
+}
+
+func TestCrashedOwnerLeaseExpires(t *testing.T) {
+	const lease = 400 * time.Millisecond
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			c := d.start(t, svc, testTable(time.Hour, lease))
+			req := mustStruct(t, map[string]any{"amount": 5.0})
+			// A replica claimed the key and died before finishing.
+			crashed := Record{Owner: Owner{0xde, 0xad}, Fingerprint: sha256.Sum256(wire(t, req)), Deadline: time.Now().Add(lease)}
+			if _, claimed, err := c.stores[0].Claim(context.Background(), DeriveKey("", methodPay, "crash-1"), crashed, lease); err != nil || !claimed {
+				t.Fatalf("claim as the crashed owner: %v %v", claimed, err)
+			}
+			_, err := invoke(withKey("crash-1"), c.conn(1), methodPay, req)
+			wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
+			if d := errinfo.RetryAfter(err); d <= 0 || d > lease {
+				t.Errorf("retry delay %v, want within (0, %v]", d, lease)
+			}
+			wantRuns(t, svc, 0)
+			time.Sleep(lease + 100*time.Millisecond)
+			for i := range 3 {
+				if _, err := invoke(withKey("crash-1"), c.conn(i), methodPay, req); err != nil {
+					t.Fatalf("call %d after the lease: %v", i, err)
+				}
+			}
+			wantRuns(t, svc, 1)
+		})
+	}
+}
+
+func TestDeterministicErrorIsReplayed(t *testing.T) {
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			svc.behave = func(context.Context, int64, *structpb.Struct) (*structpb.Struct, error) {
+				st, _ := status.New(codes.InvalidArgument, "amount must be positive").WithDetails(&errdetails.BadRequest{
+					FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "amount", Description: "must be > 0"}},
+				})
+				return nil, st.Err()
+			}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+			req := mustStruct(t, map[string]any{"amount": -1.0})
+			var first *status.Status
+			for i := range 3 {
+				_, err := invoke(withKey("neg"), c.conn(i), methodPay, req)
+				st := status.Convert(err)
+				if st.Code() != codes.InvalidArgument {
+					t.Fatalf("call %d: %v", i, err)
+				}
+				if first == nil {
+					first = st
+				} else if !proto.Equal(first.Proto(), st.Proto()) {
+					t.Errorf("call %d: status %v, want the original %v", i, st.Proto(), first.Proto())
+				}
+			}
+			if len(first.Details()) != 1 {
+				t.Errorf("details lost: %v", first.Details())
+			}
+			wantRuns(t, svc, 1)
+		})
+	}
+}
+
+func TestTransientErrorReleasesClaim(t *testing.T) {
+	cases := []struct {
+		name      string
+		err       error
+		transient bool
+	}{
+		{"unavailable", status.Error(codes.Unavailable, "db down"), true},
+		{"deadline", status.Error(codes.DeadlineExceeded, "slow"), true},
+		{"exhausted", status.Error(codes.ResourceExhausted, "busy"), true},
+		{"aborted", status.Error(codes.Aborted, "conflict"), true},
+		{"context canceled", context.Canceled, true},
+		{"not found", status.Error(codes.NotFound, "no such account"), false},
+		{"plain error is UNKNOWN", errors.New("boom"), false},
+	}
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			var failWith atomic.Pointer[error]
+			svc.behave = func(_ context.Context, n int64, req *structpb.Struct) (*structpb.Struct, error) {
+				if req.AsMap()["attempt"] == 1.0 {
+					return nil, *failWith.Load()
+				}
+				return mustStruct(t, map[string]any{"run": float64(n)}), nil
+			}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					failWith.Store(&tc.err)
+					before := svc.runs.Load()
+					key := withKey("transient-" + randomHex(4))
+					_, err := invoke(key, c.conn(0), methodPay, mustStruct(t, map[string]any{"attempt": 1.0}))
+					want := status.Code(tc.err)
+					if errors.Is(tc.err, context.Canceled) {
+						want = codes.Canceled
+					}
+					if status.Code(err) != want {
+						t.Fatalf("first call: %v, want %v", err, want)
+					}
+					_, err = invoke(key, c.conn(1), methodPay, mustStruct(t, map[string]any{"attempt": 1.0}))
+					if tc.transient {
+						// The claim was released: the retry ran (and failed) again.
+						if status.Code(err) != want || svc.runs.Load() != before+2 {
+							t.Fatalf("retry after a transient error: %v, runs %d, want a second run", err, svc.runs.Load()-before)
+						}
+					} else if status.Code(err) != want || svc.runs.Load() != before+1 {
+						t.Fatalf("retry after a deterministic error: %v, runs %d, want a replay", err, svc.runs.Load()-before)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestPanicReleasesClaim(t *testing.T) {
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			svc.behave = func(_ context.Context, n int64, _ *structpb.Struct) (*structpb.Struct, error) {
+				if n == 1 {
+					panic("handler bug")
+				}
+				return mustStruct(t, map[string]any{"run": float64(n)}), nil
+			}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second))
+			req := mustStruct(t, map[string]any{"amount": 1.0})
+			if _, err := invoke(withKey("p"), c.conn(0), methodPay, req); status.Code(err) != codes.Internal {
+				t.Fatalf("panicking call: %v", err)
+			}
+			for i := range 2 {
+				if resp, err := invoke(withKey("p"), c.conn(i), methodPay, req); err != nil || resp.AsMap()["run"] != 2.0 {
+					t.Fatalf("call %d after the panic: %v %v", i, resp, err)
+				}
+			}
+			wantRuns(t, svc, 2)
+		})
+	}
+}
+
+func TestHandlerDeadlineStaysBelowLease(t *testing.T) {
+	const lease = 2 * time.Second
+	cases := []struct {
+		name        string
+		callTimeout time.Duration
+		max         time.Duration
+	}{
+		{"no caller deadline", 0, lease},
+		{"longer caller deadline", time.Minute, lease},
+		{"shorter caller deadline", 300 * time.Millisecond, 300 * time.Millisecond},
+	}
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var remaining time.Duration
+			svc := &orders{}
+			svc.behave = func(ctx context.Context, n int64, _ *structpb.Struct) (*structpb.Struct, error) {
+				dl, ok := ctx.Deadline()
+				if !ok {
+					return nil, status.Error(codes.FailedPrecondition, "handler has no deadline")
+				}
+				mu.Lock()
+				remaining = time.Until(dl)
+				mu.Unlock()
+				return &structpb.Struct{}, nil
+			}
+			c := d.start(t, svc, testTable(time.Hour, lease))
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					ctx := withKey("dl-" + randomHex(4))
+					if tc.callTimeout > 0 {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithTimeout(ctx, tc.callTimeout)
+						defer cancel()
+					}
+					if _, err := invoke(ctx, c.conn(0), methodPay, &structpb.Struct{}); err != nil {
+						t.Fatal(err)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if remaining > tc.max || remaining < tc.max/2 {
+						t.Errorf("handler deadline in %v, want at most %v (and not far below)", remaining, tc.max)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestScopeSeparatesCallers(t *testing.T) {
+	tenant := func(ctx context.Context) string {
+		if v := metadata.ValueFromIncomingContext(ctx, "tenant"); len(v) == 1 {
+			return v[0]
+		}
+		return ""
+	}
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			c := d.start(t, svc, testTable(time.Hour, 10*time.Second), WithScope(tenant))
+			req := mustStruct(t, map[string]any{"amount": 3.0})
+			for i, tn := range []string{"acme", "globex", "acme"} {
+				ctx := metadata.AppendToOutgoingContext(context.Background(), MetadataKey, "same-key", "tenant", tn)
+				if _, err := invoke(ctx, c.conn(i), methodPay, req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantRuns(t, svc, 2)
+		})
+	}
+}
+
+func TestStoreFailureFailsClosed(t *testing.T) {
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			svc := &orders{}
+			stores := d.stores(t, 1)
+			faulty := &faultyStore{Store: stores[0]}
+			srv := NewServer(testTable(time.Hour, 10*time.Second), faulty)
+			conn := startServer(t, svc, srv.UnaryServerInterceptor())
+			req := mustStruct(t, map[string]any{"amount": 1.0})
+			if _, err := invoke(withKey("before"), conn, methodPay, req); err != nil {
+				t.Fatal(err)
+			}
+			faulty.down.Store(true)
+			for _, key := range []string{"before", "during"} {
+				_, err := invoke(withKey(key), conn, methodPay, req)
+				wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+				if errinfo.RetryAfter(err) <= 0 {
+					t.Error("store-unavailable rejection without a retry delay")
+				}
+			}
+			wantRuns(t, svc, 1)
+			faulty.down.Store(false)
+			if _, err := invoke(withKey("during"), conn, methodPay, req); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := invoke(withKey("before"), conn, methodPay, req); err != nil {
+				t.Fatal(err)
+			}
+			wantRuns(t, svc, 2)
+		})
+	}
+}
+
+func TestFailOpenRunsWithoutStore(t *testing.T) {
+	svc := &orders{}
+	faulty := &faultyStore{Store: NewMemoryStore()}
+	faulty.down.Store(true)
+	reg := prometheus.NewPedanticRegistry()
+	srv := NewServer(testTable(time.Hour, 10*time.Second), faulty, WithFailOpen(), WithRegisterer(reg))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	for range 2 {
+		if _, err := invoke(withKey("k"), conn, methodPay, &structpb.Struct{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantRuns(t, svc, 2)
+	if got := counterValue(t, reg, methodPay, ResultStoreError); got != 2 {
+		t.Errorf("store_error = %v, want 2", got)
+	}
+}
+
+func TestRedisUnreachable(t *testing.T) {
+	requireRedis(t) // the suite's Redis must exist for the comparison to mean something
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := lis.Addr().String()
+	_ = lis.Close()
+	client := redis.NewClient(&redis.Options{Addr: deadAddr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = client.Close() })
+
+	svc := &orders{}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	for _, m := range []string{methodPay, methodCreate} {
+		_, err := invoke(withKey("k"), conn, m, mustStruct(t, map[string]any{"client_id": "c", "order_sn": "s"}))
+		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+	}
+	wantRuns(t, svc, 0)
+}
+
+func TestRedisLostMidRun(t *testing.T) {
+	redisClient := requireRedis(t)
+	proxy := startTCPProxy(t, redisAddr())
+	client := redis.NewClient(&redis.Options{Addr: proxy.addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond})
+	t.Cleanup(func() { _ = client.Close() })
+	prefix := testPrefix(t, redisClient)
+
+	svc := &orders{}
+	var cutDuringRun atomic.Bool
+	svc.behave = func(_ context.Context, n int64, _ *structpb.Struct) (*structpb.Struct, error) {
+		if cutDuringRun.Load() {
+			proxy.cut()
+		}
+		return mustStruct(t, map[string]any{"run": float64(n)}), nil
+	}
+	srv := NewServer(testTable(time.Hour, time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+
+	if _, err := invoke(withKey("a"), conn, methodPay, req); err != nil {
+		t.Fatal(err)
+	}
+	proxy.cut()
+	for _, key := range []string{"a", "b"} {
+		_, err := invoke(withKey(key), conn, methodPay, req)
+		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+	}
+	wantRuns(t, svc, 1)
+
+	proxy.restore(t)
+	waitFor(t, func() bool {
+		_, err := invoke(withKey("b"), conn, methodPay, req)
+		if err != nil {
+			wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+		}
+		return err == nil
+	})
+	if resp, err := invoke(withKey("a"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 1.0 {
+		t.Fatalf("replay of a after recovery: %v %v", resp, err)
+	}
+	wantRuns(t, svc, 2)
+
+	// Redis lost while the handler runs: the caller still gets the result
+	// of the work that was done; the unfinished claim blocks retries until
+	// its lease ends, then a retry runs.
+	cutDuringRun.Store(true)
+	resp, err := invoke(withKey("c"), conn, methodPay, req)
+	if err != nil || resp.AsMap()["run"] != 3.0 {
+		t.Fatalf("call that lost Redis mid-run: %v %v", resp, err)
+	}
+	cutDuringRun.Store(false)
+	proxy.restore(t)
+	waitFor(t, func() bool {
+		_, err := invoke(withKey("c"), conn, methodPay, req)
+		return err == nil
+	})
+	wantRuns(t, svc, 4)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	svc := &orders{}
+	store := NewMemoryStore()
+	srv := NewServer(testTable(time.Hour, 10*time.Second), store, WithRegisterer(reg))
+	// A second server on the same registry shares the counter.
+	_ = NewServer(testTable(time.Hour, 10*time.Second), store, WithRegisterer(reg))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	a, b := mustStruct(t, map[string]any{"amount": 1.0}), mustStruct(t, map[string]any{"amount": 2.0})
+	_, _ = invoke(withKey("m"), conn, methodPay, a)           // executed
+	_, _ = invoke(withKey("m"), conn, methodPay, a)           // replayed
+	_, _ = invoke(withKey("m"), conn, methodPay, b)           // key_reused
+	_, _ = invoke(context.Background(), conn, methodPay, a)   // missing
+	_, _ = invoke(withKey("bad key"), conn, methodPay, a)     // invalid
+	_, _ = invoke(context.Background(), conn, methodPlain, a) // not counted
+	_, _ = invoke(context.Background(), conn, methodNote, a)  // not counted (no key)
+	_, _, _ = store.Claim(context.Background(), DeriveKey("", methodPay, "busy"), Record{Fingerprint: sha256.Sum256(wire(t, a))}, time.Minute)
+	_, _ = invoke(withKey("busy"), conn, methodPay, a) // in_flight
+	want := map[string]float64{ResultExecuted: 1, ResultReplayed: 1, ResultKeyReused: 1, ResultMissing: 1, ResultInvalid: 1, ResultInFlight: 1, ResultStoreError: 0}
+	for result, n := range want {
+		if got := counterValue(t, reg, methodPay, result); got != n {
+			t.Errorf("govern_idempotency_total{grpc_method=%q,result=%q} = %v, want %v", methodPay, result, got, n)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "grpc_method" && l.GetValue() == methodPlain {
+					t.Errorf("series for an ungoverned method: %v", m)
+				}
+			}
+		}
+	}
+}
+
+func counterValue(t *testing.T, reg prometheus.Gatherer, method, result string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "govern_idempotency_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["grpc_method"] == method && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no govern_idempotency_total{grpc_method=%q,result=%q}", method, result)
+	return 0
+}
+
+// roundTripCounter is a go-redis hook counting commands sent.
+type roundTripCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (h *roundTripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (h *roundTripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+func (h *roundTripCounter) take() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.n
+	h.n = 0
+	return n
+}
+
+func TestRedisRoundTripsPerCall(t *testing.T) {
+	client := requireRedis(t)
+	hook := &roundTripCounter{}
+	client.AddHook(hook)
+	store := NewRedisStore(client, WithKeyPrefix(testPrefix(t, client)))
+	if err := store.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := &orders{}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), store)
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+	other := mustStruct(t, map[string]any{"amount": 2.0})
+	hook.take()
+	steps := []struct {
+		name string
+		ctx  context.Context
+		req  *structpb.Struct
+		want int
+	}{
+		{"first call: claim + finish", withKey("rt"), req, 2},
+		{"replay: claim returns the result", withKey("rt"), req, 1},
+		{"key reused", withKey("rt"), other, 1},
+		{"missing key: no store call", context.Background(), req, 0},
+	}
+	for _, s := range steps {
+		_, _ = invoke(s.ctx, conn, methodPay, s.req)
+		if got := hook.take(); got != s.want {
+			t.Errorf("%s: %d redis round trips, want %d", s.name, got, s.want)
+		}
+	}
+}
+
+// tcpProxy forwards to a backend and can drop every connection and stop
+// listening (cut), then listen on the same address again (restore).
+type tcpProxy struct {
+	addr, backend string
+	mu            sync.Mutex
+	lis           net.Listener
+	conns         map[net.Conn]struct{}
+	wg            sync.WaitGroup
+}
+
+func startTCPProxy(t *testing.T, backend string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{backend: backend, conns: map[net.Conn]struct{}{}}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = lis.Addr().String()
+	p.serve(lis)
+	t.Cleanup(func() {
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *tcpProxy) serve(lis net.Listener) {
+	p.mu.Lock()
+	p.lis = lis
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			in, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", p.backend)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[in], p.conns[out] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 {
+						if _, werr := dst.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				_ = dst.Close()
+				_ = src.Close()
+			}
+			p.wg.Go(func() { pipe(out, in) })
+			p.wg.Go(func() { pipe(in, out) })
+		}
+	})
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lis != nil {
+		_ = p.lis.Close()
+		p.lis = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *tcpProxy) restore(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	listening := p.lis != nil
+	p.mu.Unlock()
+	if listening {
+		return
+	}
+	lis, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatalf("proxy cannot listen on %s again: %v", p.addr, err)
+	}
+	p.serve(lis)
+}
