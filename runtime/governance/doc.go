@@ -23,7 +23,10 @@
 //     LOCAL or DISTRIBUTED through WithRedis;
 //  4. circuit breaker: UNAVAILABLE / CIRCUIT_OPEN (runtime/breaker);
 //  5. timeout: deadline = min(incoming, policy) (runtime/timeout);
-//  6. the handler.
+//  6. idempotency: keyed calls run once, duplicates get the stored result
+//     (runtime/idempotency; store from WithIdempotencyStore, else Redis
+//     when WithRedis is given, else in memory);
+//  7. the handler.
 //
 // Streaming methods get recovery, metrics, tracing, logging, the rate limit
 // and breaker at stream start, and the policy timeout when one is declared.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/breaker"
+	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/policy"
@@ -36,6 +37,9 @@ type Governor struct {
 	logger     *slog.Logger
 	tracer     *tracing.Server
 	service    string
+	// idempotent is the idempotency server's interceptor, nil when no
+	// method of the table deduplicates calls.
+	idempotent grpc.UnaryServerInterceptor
 }
 
 // method is everything the chain needs for one governed method, resolved
@@ -46,6 +50,9 @@ type method struct {
 	limiter *ratelimit.Limiter
 	breaker *breaker.Breaker
 	tracer  *tracing.MethodTracer
+	// info is passed to the idempotency interceptor; nil when the method
+	// does not deduplicate.
+	info *grpc.UnaryServerInfo
 }
 
 // unknownLabel is the value of const labels left unset.
@@ -94,6 +101,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		g.tracer = tracing.NewServer(c.tracerProvider, c.propagator)
 	}
 
+	idempotentMethods := false
 	for fullMethod, p := range table {
 		if p == nil || p.Disabled {
 			continue
@@ -123,7 +131,23 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		if g.tracer != nil {
 			m.tracer = g.tracer.Method(p)
 		}
+		if p.Idempotency != nil && !p.Streaming() {
+			m.info = &grpc.UnaryServerInfo{FullMethod: fullMethod}
+			idempotentMethods = true
+		}
 		g.methods[fullMethod] = m
+	}
+	if idempotentMethods {
+		store := c.idempotencyStore
+		switch {
+		case store != nil:
+		case c.redis != nil:
+			store = idempotency.NewRedisStore(c.redis)
+		default:
+			store = idempotency.NewMemoryStore()
+		}
+		idemOpts := append([]idempotency.Option{idempotency.WithRegisterer(g.registerer), idempotency.WithLogger(g.logger)}, c.idempotencyOptions...)
+		g.idempotent = idempotency.NewServer(table, store, idemOpts...).UnaryServerInterceptor()
 	}
 	return g, nil
 }
@@ -170,7 +194,7 @@ func (g *Governor) Breaker(fullMethod string) *breaker.Breaker {
 
 // UnaryServerInterceptor returns the governed chain for unary calls:
 // recovery, metrics/tracing/logging, rate limit, circuit breaker, timeout,
-// handler. A method not governed costs one map lookup.
+// idempotency, handler. A method not governed costs one map lookup.
 func (g *Governor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		m := g.methods[info.FullMethod]
@@ -212,7 +236,11 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 		defer bounded.Release()
 		ctx = bounded
 	}
-	resp, err = handler(ctx, req)
+	if m.info != nil {
+		resp, err = g.idempotent(ctx, req, m.info, handler)
+	} else {
+		resp, err = handler(ctx, req)
+	}
 	permit.Done(err)
 	return resp, err
 }

@@ -443,6 +443,30 @@ func TestTracingFollowsTierAndPropagation(t *testing.T) {
 	}
 }
 
+func TestIdempotencyWired(t *testing.T) {
+	g, _ := newGovernor(t)
+	env := startServer(t, g)
+	_, err := env.client.CreateOrder(context.Background(), &testv1.CreateOrderRequest{Order: &testv1.Order{Sn: "1"}})
+	if status.Code(err) != codes.InvalidArgument || !errinfo.Is(err, errinfo.IdempotencyKeyMissing) {
+		t.Fatalf("call without a key: %v, want INVALID_ARGUMENT / IDEMPOTENCY_KEY_MISSING", err)
+	}
+	req := &testv1.CreateOrderRequest{ClientId: "c-1", Order: &testv1.Order{Sn: "sn-1"}}
+	first, err := env.client.CreateOrder(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := env.client.CreateOrder(context.Background(), req)
+	if err != nil || again.GetId() != first.GetId() {
+		t.Fatalf("retry of a keyed call: %v %v", again, err)
+	}
+	if n := env.orders.callCount("CreateOrder"); n != 1 {
+		t.Fatalf("handler ran %d times for one key, want 1", n)
+	}
+	if n, _ := testutil.GatherAndCount(g.Gatherer(), "govern_idempotency_total"); n == 0 {
+		t.Fatal("idempotency counter not registered on the governor's registerer")
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	if _, err := New(testTable(), WithService("", "prod", "eu")); err == nil {
 		t.Error("empty service label accepted")

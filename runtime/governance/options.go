@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/metrics"
 )
 
@@ -22,6 +23,8 @@ type config struct {
 	propagator           propagation.TextMapPropagator
 	redis                redis.UniversalClient
 	metricsOptions       []metrics.Option
+	idempotencyStore     idempotency.Store
+	idempotencyOptions   []idempotency.Option
 }
 
 // WithService sets the const labels service, env and region carried by
@@ -67,4 +70,20 @@ func WithRedis(client redis.UniversalClient) Option {
 // metrics.
 func WithMetricsOptions(opts ...metrics.Option) Option {
 	return func(c *config) { c.metricsOptions = append(c.metricsOptions, opts...) }
+}
+
+// WithIdempotencyStore sets the store that deduplicates the calls of
+// methods with an idempotency policy. Default: a Redis store on the
+// WithRedis client when there is one (replicas share results), else an
+// in-memory store (one replica). No store is built for a table without
+// idempotent methods.
+func WithIdempotencyStore(store idempotency.Store) Option {
+	return func(c *config) { c.idempotencyStore = store }
+}
+
+// WithIdempotencyOptions passes options (fail-open, key scope, ...) to the
+// idempotency server. The governor's registerer and logger are passed
+// already.
+func WithIdempotencyOptions(opts ...idempotency.Option) Option {
+	return func(c *config) { c.idempotencyOptions = append(c.idempotencyOptions, opts...) }
 }
