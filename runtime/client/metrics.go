@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,9 @@ type methodSeries struct {
 	typ, service, method string
 	started              prometheus.Counter
 	handling             prometheus.Observer
+	// handled holds the grpc_code series of codes 0..16, resolved on first
+	// use so only codes that happened are exported.
+	handled [17]atomic.Pointer[prometheus.Counter]
 }
 
 func newClientMetrics(reg prometheus.Registerer, table policy.Table) (*clientMetrics, error) {
@@ -112,7 +116,18 @@ func (m *clientMetrics) seriesOf(fullMethod string, clientStream, serverStream b
 }
 
 func (m *clientMetrics) done(s *methodSeries, start time.Time, err error) {
-	m.handled.WithLabelValues(s.typ, s.service, s.method, status.Code(err).String()).Inc()
+	code := status.Code(err)
+	if int(code) >= len(s.handled) {
+		m.handled.WithLabelValues(s.typ, s.service, s.method, code.String()).Inc()
+	} else {
+		c := s.handled[code].Load()
+		if c == nil {
+			counter := m.handled.WithLabelValues(s.typ, s.service, s.method, code.String())
+			c = &counter
+			s.handled[code].Store(c)
+		}
+		(*c).Inc()
+	}
 	s.handling.Observe(time.Since(start).Seconds())
 }
 
