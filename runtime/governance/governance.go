@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/breaker"
+	"github.com/govkit/govern/runtime/client"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/metrics"
@@ -159,6 +160,26 @@ func (g *Governor) ServerOptions() []grpc.ServerOption {
 		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(g.StreamServerInterceptor()),
 	}
+}
+
+// DialOptions returns the client side of the governor's own table for
+// grpc.NewClient (service config with timeouts and native retry, adaptive
+// retry, per target+method breakers, client metrics), built by
+// runtime/client with the governor's labelled Registerer. Use it for
+// clients of the service the table describes; DialOptionsFor takes the
+// table of another service.
+func (g *Governor) DialOptions(opts ...client.Option) ([]grpc.DialOption, error) {
+	return g.DialOptionsFor(g.table, opts...)
+}
+
+// DialOptionsFor is DialOptions for the policy table of the service being
+// called, such as inventoryv1.InventoryServicePolicy.
+func (g *Governor) DialOptionsFor(table policy.Table, opts ...client.Option) ([]grpc.DialOption, error) {
+	dial, err := client.DialOptions(table, append([]client.Option{client.WithRegisterer(g.registerer)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("governance: client dial options: %w", err)
+	}
+	return dial, nil
 }
 
 // Registerer returns the registerer the governor's collectors are on,

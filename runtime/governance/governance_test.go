@@ -18,7 +18,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -464,6 +466,37 @@ func TestIdempotencyWired(t *testing.T) {
 	}
 	if n, _ := testutil.GatherAndCount(g.Gatherer(), "govern_idempotency_total"); n == 0 {
 		t.Fatal("idempotency counter not registered on the governor's registerer")
+	}
+}
+
+func TestDialOptionsGovernClient(t *testing.T) {
+	g, _ := newGovernor(t)
+	env := startServer(t, g)
+	dial, err := g.DialOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(env.addr, append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := testv1.NewOrderServiceClient(conn).Echo(context.Background(), &testv1.EchoRequest{Message: "hi"})
+	if err != nil || resp.GetMessage() != "hi" {
+		t.Fatalf("governed client call: %v %v", resp, err)
+	}
+	mfs, err := g.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientSeries := 0
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "grpc_client_") {
+			clientSeries += len(mf.GetMetric())
+		}
+	}
+	if clientSeries == 0 {
+		t.Fatal("client metrics not registered on the governor's registerer")
 	}
 }
 

@@ -146,6 +146,7 @@ type testEnv struct {
 	client    testv1.OrderServiceClient
 	inventory testv1.InventoryServiceClient
 	logs      *syncBuffer
+	addr      string
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
@@ -173,6 +174,7 @@ func startServer(t *testing.T, gov *Governor) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.addr = lis.Addr().String()
 	srv := grpc.NewServer(gov.ServerOptions()...)
 	testv1.RegisterOrderServiceServer(srv, env.orders)
 	testv1.RegisterInventoryServiceServer(srv, inventoryServer{})
