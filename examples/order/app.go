@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	orderv1 "github.com/govkit/govern/examples/order/gen/order/v1"
+	"github.com/govkit/govern/examples/order/orders"
+	"github.com/govkit/govern/runtime/admin"
+	"github.com/govkit/govern/runtime/gateway"
+	"github.com/govkit/govern/runtime/governance"
+	"github.com/govkit/govern/runtime/health"
+	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/serve"
+)
+
+// app is the wired service: listeners bound, servers built, not yet
+// serving.
+type app struct {
+	grpcLis, httpLis, adminLis net.Listener
+
+	checks     *health.Checks
+	grpcHealth *health.GRPCServer
+	store      *orders.Store
+	server     *serve.Server
+	closers    []func() error
+}
+
+// newApp binds the three listeners and builds everything on them. On error
+// everything already opened is closed.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
+	a = &app{store: orders.NewStore()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	for _, l := range []struct {
+		dst  *net.Listener
+		addr string
+		name string
+	}{{&a.grpcLis, cfg.GRPCAddr, "gRPC"}, {&a.httpLis, cfg.HTTPAddr, "HTTP"}, {&a.adminLis, cfg.AdminAddr, "admin"}} {
+		lis, lerr := net.Listen("tcp", l.addr)
+		if lerr != nil {
+			return nil, fmt.Errorf("listening for %s on %s: %w (pick a free port with -%s-addr)", l.name, l.addr, lerr, flagPrefix(l.name))
+		}
+		*l.dst = lis
+		a.closers = append(a.closers, lis.Close)
+	}
+
+	// Metrics: one registry, every series labelled service/env/region by
+	// the governor's registerer.
+	registry := prometheus.NewRegistry()
+	govOpts := []governance.Option{
+		governance.WithService(cfg.Service, cfg.Env, cfg.Region),
+		governance.WithRegisterer(registry),
+		governance.WithLogger(logger),
+	}
+
+	// Idempotency store and the readiness checks of what it depends on.
+	a.checks = health.New()
+	var store idempotency.Store
+	if cfg.RedisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+		a.closers = append(a.closers, rdb.Close)
+		redisStore := idempotency.NewRedisStore(rdb, idempotency.WithKeyPrefix("govern:"+cfg.Service+":"))
+		store = redisStore
+		govOpts = append(govOpts, governance.WithRedis(rdb))
+		if err := a.checks.Register("redis", redisStore.Ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
+			return nil, err
+		}
+		if err := a.checks.Register("orders", a.store.Ping, health.WithTimeout(time.Second)); err != nil {
+			return nil, err
+		}
+	} else {
+		store = idempotency.NewMemoryStore() // one replica: results are not shared
+		// Without Redis the order book is the service's only store: its
+		// lock is what a request waits on, so its ping is db_ping_ms.
+		if err := a.checks.Register("orders", a.store.Ping, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
+			return nil, err
+		}
+	}
+	govOpts = append(govOpts, governance.WithIdempotencyStore(store))
+	if cfg.MaintenanceFile != "" {
+		if err := a.checks.Register("maintenance", maintenanceCheck(cfg.MaintenanceFile)); err != nil {
+			return nil, err
+		}
+	}
+
+	// The governed chain from the generated policy table: recovery,
+	// metrics/tracing/logs, rate limit, breaker, timeout, idempotency.
+	gov, err := governance.New(orderv1.OrderServicePolicy, govOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("building the governance chain: %w", err)
+	}
+	grpcServer := grpc.NewServer(gov.ServerOptions()...)
+	orderv1.RegisterOrderServiceServer(grpcServer, orders.NewService(a.store, orders.WithProcessingTime(cfg.CreateLatency)))
+	a.grpcHealth = health.NewGRPCServer(a.checks, health.WithServices(orderv1.OrderService_ServiceDesc.ServiceName))
+	a.grpcHealth.Register(grpcServer)
+
+	// HTTP gateway: a loopback client of our own gRPC port, so HTTP calls
+	// run through exactly the same chain as gRPC calls.
+	conn, err := grpc.NewClient(a.grpcLis.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(orderv1.OrderServiceServiceConfig))
+	if err != nil {
+		return nil, fmt.Errorf("dialling the gRPC port for the gateway: %w", err)
+	}
+	a.closers = append(a.closers, conn.Close)
+	gw := gateway.NewServeMux(gateway.WithRegisterer(gov.Registerer()))
+	if err := orderv1.RegisterOrderServiceGateway(ctx, gw, conn); err != nil {
+		return nil, err
+	}
+
+	adminOpts := []admin.Option{
+		admin.WithService(cfg.Service),
+		admin.WithVersion(cfg.Version),
+		admin.WithChecks(a.checks),
+		admin.WithGatherer(registry),
+	}
+	if cfg.Pprof {
+		adminOpts = append(adminOpts, admin.WithPprof())
+	}
+
+	a.server = serve.New(
+		serve.WithGRPC(a.grpcLis, grpcServer),
+		serve.WithHTTP("gateway", a.httpLis, serve.NewHTTPServer(gw)),
+		serve.WithHTTP("admin", a.adminLis, serve.NewHTTPServer(admin.New(adminOpts...))),
+		serve.WithChecks(a.checks),
+		serve.WithGRPCHealth(a.grpcHealth),
+		serve.WithDrainDelay(cfg.DrainDelay),
+		serve.WithShutdownTimeout(cfg.ShutdownTimeout),
+		serve.WithLogger(logger),
+	)
+	return a, nil
+}
+
+// run serves until ctx ends, then shuts down gracefully and releases the
+// Redis client and the gateway's connection.
+func (a *app) run(ctx context.Context) error {
+	err := a.server.Run(ctx)
+	return errors.Join(err, a.close())
+}
+
+func (a *app) close() error {
+	var errs error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = errors.Join(errs, err)
+		}
+	}
+	a.closers = nil
+	return errs
+}
+
+// maintenanceCheck fails while path exists.
+func maintenanceCheck(path string) health.CheckFunc {
+	return func(context.Context) error {
+		_, err := os.Stat(path)
+		switch {
+		case err == nil:
+			return fmt.Errorf("maintenance file %s exists: remove it to take traffic again", path)
+		case errors.Is(err, os.ErrNotExist):
+			return nil
+		default:
+			return fmt.Errorf("maintenance file %s: %w", path, err)
+		}
+	}
+}
+
+func flagPrefix(name string) string {
+	switch name {
+	case "gRPC":
+		return "grpc"
+	case "HTTP":
+		return "http"
+	}
+	return "admin"
+}

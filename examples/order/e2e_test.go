@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/gateway"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// createLatency is CreateOrder's simulated work: long enough to send a
+// duplicate while the first call is in flight, well inside its 800ms
+// deadline.
+const createLatency = 300 * time.Millisecond
+
+// service is the example running on loopback ports.
+type service struct {
+	app         *app
+	httpURL     string
+	adminURL    string
+	maintenance string
+	client      *http.Client
+	health      healthgrpc.HealthClient
+}
+
+func startService(t *testing.T) *service {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := parseConfig([]string{
+		"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0",
+		"-env", "test", "-region", "test-1", "-version", "e2e",
+		"-create-latency", createLatency.String(),
+		"-maintenance-file", filepath.Join(dir, "maintenance"),
+		"-drain-delay", "0s",
+	}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+
+	conn, err := grpc.NewClient(a.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &service{
+		app:         a,
+		httpURL:     "http://" + a.httpLis.Addr().String(),
+		adminURL:    "http://" + a.adminLis.Addr().String(),
+		maintenance: cfg.MaintenanceFile,
+		client:      &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+		health:      healthgrpc.NewHealthClient(conn),
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		s.client.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("service stopped with %v, want a clean shutdown", err)
+		}
+	})
+	s.eventually(t, "the service to become ready", func() bool {
+		code, _, _ := s.get(t, s.adminURL+"/readyz")
+		return code == http.StatusOK
+	})
+	return s
+}
+
+type response struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+func (s *service) do(t *testing.T, method, url, key string, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{code: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (s *service) get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	r := s.do(t, http.MethodGet, url, "", "")
+	return r.code, string(r.body), r.header
+}
+
+func (s *service) eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *service) grpcStatus(t *testing.T, service string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	resp, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		t.Fatalf("grpc health Check(%q): %v", service, err)
+	}
+	return resp.GetStatus()
+}
+
+func orderBody(clientID, orderSN string, quantity int) string {
+	b, _ := json.Marshal(map[string]any{
+		"client_id": clientID, "order_sn": orderSN, "sku": "BOOK-42",
+		"quantity": quantity, "amount_minor": 1999 * quantity, "currency": "EUR",
+	})
+	return string(b)
+}
+
+func problem(t *testing.T, r response, wantStatus int, wantReason string) gateway.Problem {
+	t.Helper()
+	if r.code != wantStatus {
+		t.Fatalf("status = %d, want %d; body %s", r.code, wantStatus, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != gateway.ProblemContentType {
+		t.Fatalf("Content-Type = %q, want %q", ct, gateway.ProblemContentType)
+	}
+	var p gateway.Problem
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", r.body, err)
+	}
+	if p.Reason != wantReason || p.Status != wantStatus {
+		t.Fatalf("problem = %+v, want reason %s", p, wantReason)
+	}
+	return p
+}
+
+func TestEndToEnd(t *testing.T) {
+	s := startService(t)
+	orders := s.httpURL + "/v1/orders"
+
+	t.Run("health endpoints", func(t *testing.T) {
+		if code, body, _ := s.get(t, s.adminURL+"/livez"); code != 200 || body != "ok\n" {
+			t.Fatalf("/livez = %d %q", code, body)
+		}
+		code, body, _ := s.get(t, s.adminURL+"/readyz?verbose")
+		if code != 200 || !strings.Contains(body, "[+]orders ok") || !strings.Contains(body, "[+]maintenance ok") {
+			t.Fatalf("/readyz?verbose = %d:\n%s", code, body)
+		}
+		if code, _, _ := s.get(t, s.adminURL+"/readyz/orders"); code != 200 {
+			t.Fatalf("/readyz/orders = %d", code)
+		}
+		code, body, _ = s.get(t, s.adminURL+"/healthz")
+		var h struct {
+			Status    string                     `json:"status"`
+			Service   string                     `json:"service"`
+			Version   string                     `json:"version"`
+			UptimeSec *float64                   `json:"uptime_sec"`
+			DBPingMS  *float64                   `json:"db_ping_ms"`
+			Checks    map[string]json.RawMessage `json:"checks"`
+		}
+		if err := json.Unmarshal([]byte(body), &h); err != nil {
+			t.Fatalf("/healthz %s: %v", body, err)
+		}
+		if code != 200 || h.Status != "ok" || h.Service != "order" || h.Version != "e2e" || h.UptimeSec == nil ||
+			h.DBPingMS == nil || *h.DBPingMS < 0 || len(h.Checks) != 2 {
+			t.Fatalf("/healthz = %d %s", code, body)
+		}
+		for _, svc := range []string{"", "order.v1.OrderService"} {
+			if got := s.grpcStatus(t, svc); got != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("grpc health %q = %v, want SERVING", svc, got)
+			}
+		}
+	})
+
+	var firstOrderID string
+	t.Run("same key twice creates one order and replays the response", func(t *testing.T) {
+		before := s.app.store.Len()
+		first := s.do(t, http.MethodPost, orders, `"k1"`, orderBody("shop-1", "SN-1", 1))
+		if first.code != 200 {
+			t.Fatalf("first create = %d %s", first.code, first.body)
+		}
+		second := s.do(t, http.MethodPost, orders, `"k1"`, orderBody("shop-1", "SN-1", 1))
+		if second.code != 200 || !bytes.Equal(first.body, second.body) {
+			t.Fatalf("second create = %d %s, want the first response %s", second.code, second.body, first.body)
+		}
+		if got := s.app.store.Len() - before; got != 1 {
+			t.Fatalf("%d orders created, want 1", got)
+		}
+		var o struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(first.body, &o)
+		firstOrderID = o.ID
+		if r := s.do(t, http.MethodGet, orders+"/"+o.ID, "", ""); r.code != 200 || !strings.Contains(string(r.body), `"SN-1"`) {
+			t.Fatalf("GET the order = %d %s", r.code, r.body)
+		}
+	})
+
+	t.Run("in-flight duplicate is 409 with Retry-After", func(t *testing.T) {
+		before := s.app.store.Len()
+		var wg sync.WaitGroup
+		var first response
+		wg.Go(func() { first = s.do(t, http.MethodPost, orders, `"k2"`, orderBody("shop-1", "SN-2", 1)) })
+		time.Sleep(createLatency / 3) // the first call is now inside CreateOrder
+		dup := s.do(t, http.MethodPost, orders, `"k2"`, orderBody("shop-1", "SN-2", 1))
+		wg.Wait()
+		if first.code != 200 {
+			t.Fatalf("first create = %d %s", first.code, first.body)
+		}
+		problem(t, dup, http.StatusConflict, errinfo.IdempotencyInFlight)
+		if dup.header.Get("Retry-After") == "" {
+			t.Fatal("409 without Retry-After")
+		}
+		if got := s.app.store.Len() - before; got != 1 {
+			t.Fatalf("%d orders created, want 1", got)
+		}
+	})
+
+	t.Run("same key with another body is 422", func(t *testing.T) {
+		before := s.app.store.Len()
+		r := s.do(t, http.MethodPost, orders, `"k1"`, orderBody("shop-1", "SN-1", 5))
+		problem(t, r, http.StatusUnprocessableEntity, errinfo.IdempotencyKeyReused)
+		if s.app.store.Len() != before {
+			t.Fatal("a reused key created an order")
+		}
+	})
+
+	t.Run("missing required key is 400", func(t *testing.T) {
+		// No header, and no client_id / order_sn to derive the key from.
+		body := `{"sku":"BOOK-42","quantity":1,"amount_minor":1999,"currency":"EUR"}`
+		problem(t, s.do(t, http.MethodPost, orders, "", body), http.StatusBadRequest, errinfo.IdempotencyKeyMissing)
+	})
+
+	t.Run("key derived from client_id and order_sn deduplicates header-less retries", func(t *testing.T) {
+		before := s.app.store.Len()
+		a := s.do(t, http.MethodPost, orders, "", orderBody("shop-9", "SN-9", 1))
+		b := s.do(t, http.MethodPost, orders, "", orderBody("shop-9", "SN-9", 1))
+		if a.code != 200 || !bytes.Equal(a.body, b.body) || s.app.store.Len()-before != 1 {
+			t.Fatalf("derived-key retries: %d %s / %d %s, %d orders", a.code, a.body, b.code, b.body, s.app.store.Len()-before)
+		}
+	})
+
+	t.Run("rate-limited route is 429 with Retry-After", func(t *testing.T) {
+		var limited response
+		for range 200 {
+			r := s.do(t, http.MethodGet, orders+"?page_size=1", "", "")
+			if r.code == http.StatusTooManyRequests {
+				limited = r
+				break
+			}
+			if r.code != 200 {
+				t.Fatalf("ListOrders = %d %s", r.code, r.body)
+			}
+		}
+		if limited.code == 0 {
+			t.Fatal("200 calls at full speed to a 10 rps route were never limited")
+		}
+		p := problem(t, limited, http.StatusTooManyRequests, errinfo.RateLimited)
+		if limited.header.Get("Retry-After") == "" || p.RetryAfterSec < 1 {
+			t.Fatalf("429 without Retry-After: %v %+v", limited.header, p)
+		}
+	})
+
+	t.Run("metrics carry the const labels and only route templates", func(t *testing.T) {
+		code, body, _ := s.get(t, s.adminURL+"/debug/metrics")
+		if code != 200 {
+			t.Fatalf("/debug/metrics = %d", code)
+		}
+		routeLabel := regexp.MustCompile(`route="([^"]*)"`)
+		var httpLines int
+		for line := range strings.SplitSeq(body, "\n") {
+			if strings.HasPrefix(line, "#") || line == "" {
+				continue
+			}
+			for _, label := range []string{`service="order"`, `env="test"`, `region="test-1"`} {
+				if !strings.Contains(line, label) {
+					t.Errorf("series without %s: %s", label, line)
+				}
+			}
+			if !strings.HasPrefix(line, "http_request_duration_seconds") {
+				continue
+			}
+			httpLines++
+			m := routeLabel.FindStringSubmatch(line)
+			if m == nil || !slices.Contains([]string{"/v1/orders", "/v1/orders/{id}"}, m[1]) {
+				t.Errorf("HTTP series with a route that is not a template: %s", line)
+			}
+			if firstOrderID != "" && strings.Contains(line, firstOrderID) {
+				t.Errorf("raw path in a series: %s", line)
+			}
+		}
+		if httpLines == 0 {
+			t.Fatal("no http_request_duration_seconds series")
+		}
+		for _, want := range []string{
+			`http_request_duration_seconds_count{code="200",env="test",method="POST",region="test-1",route="/v1/orders",service="order"}`,
+			`http_request_duration_seconds_count{code="429",env="test",method="GET",region="test-1",route="/v1/orders",service="order"}`,
+			`route="/v1/orders/{id}"`,
+			`grpc_server_handled_total{`,
+			`govern_idempotency_total{`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/debug/metrics lacks %s", want)
+			}
+		}
+	})
+
+	t.Run("failing readiness check flips readyz and grpc health", func(t *testing.T) {
+		if err := os.WriteFile(s.maintenance, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, "/readyz to fail", func() bool {
+			code, body, _ := s.get(t, s.adminURL+"/readyz?verbose")
+			return code == http.StatusServiceUnavailable && strings.Contains(body, "[-]maintenance failed")
+		})
+		for _, svc := range []string{"", "order.v1.OrderService"} {
+			if got := s.grpcStatus(t, svc); got != healthpb.HealthCheckResponse_NOT_SERVING {
+				t.Fatalf("grpc health %q = %v, want NOT_SERVING", svc, got)
+			}
+		}
+		if code, body, _ := s.get(t, s.adminURL+"/healthz"); code != 503 || !strings.Contains(body, `"status":"fail"`) {
+			t.Fatalf("/healthz = %d %s", code, body)
+		}
+		if code, _, _ := s.get(t, s.adminURL+"/livez"); code != 200 {
+			t.Fatalf("/livez = %d: a failing dependency must not restart the process", code)
+		}
+		if err := os.Remove(s.maintenance); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, "/readyz to recover", func() bool {
+			code, _, _ := s.get(t, s.adminURL+"/readyz")
+			return code == http.StatusOK
+		})
+		if got := s.grpcStatus(t, ""); got != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("grpc health after recovery = %v, want SERVING", got)
+		}
+	})
+}
