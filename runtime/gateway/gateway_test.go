@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -63,10 +64,12 @@ func do(t *testing.T, h http.Handler, method, path string, header http.Header) *
 	return rec.Result()
 }
 
-func TestHeaderNamesMatchContract(t *testing.T) {
-	// runtime/idempotency exports the same names; the gateway keeps copies.
-	if idempotencyHeader != "Idempotency-Key" || idempotencyMetadataKey != "idempotency-key" {
-		t.Fatalf("idempotency names = %q/%q", idempotencyHeader, idempotencyMetadataKey)
+func TestHeaderNamesMatchIdempotencyPackage(t *testing.T) {
+	// The gateway keeps copies of runtime/idempotency's names; they must
+	// not drift apart.
+	if idempotencyHeader != idempotency.HeaderName || idempotencyMetadataKey != idempotency.MetadataKey {
+		t.Fatalf("gateway forwards %q as %q, runtime/idempotency reads %q as %q",
+			idempotencyHeader, idempotencyMetadataKey, idempotency.HeaderName, idempotency.MetadataKey)
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 
 // Header and metadata names of the idempotency key. runtime/idempotency
 // exports the same names (HeaderName, MetadataKey); these unexported copies
-// keep this package free of a dependency on the idempotency engine, and the
-// test pins them to the contract spelling.
+// keep the gateway (an HTTP edge) from importing the idempotency engine and
+// its Redis client, and a test pins them to runtime/idempotency's values.
 const (
 	idempotencyHeader      = "Idempotency-Key"
 	idempotencyMetadataKey = "idempotency-key"
