@@ -1,0 +1,255 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	mwratelimit "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
+	mwrecovery "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+	zbreaker "github.com/zeromicro/go-zero/core/breaker"
+	zmetric "github.com/zeromicro/go-zero/core/metric"
+	zprometheus "github.com/zeromicro/go-zero/core/prometheus"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govkit/govern/runtime/governance"
+	"github.com/govkit/govern/runtime/logging"
+	"github.com/govkit/govern/runtime/policy"
+	"github.com/govkit/govern/runtime/tracing"
+)
+
+// The work every chain does per call, as the issue defines it: a rate limit
+// that admits (x/time/rate), a circuit breaker, a 1s timeout, server
+// metrics (started / handled by code / latency histogram) and 10% trace
+// sampling of root calls, plus panic recovery.
+const (
+	fullMethod   = "/bench.v1.Bench/Call"
+	callTimeout  = time.Second
+	samplingRate = 0.1
+)
+
+func benchTable() policy.Table {
+	return policy.Table{fullMethod: {
+		FullMethod: fullMethod, Service: "bench.v1.Bench", Name: "Call",
+		Tier: policy.TierSilver, Timeout: callTimeout, Sampling: samplingRate,
+		RateLimit:      &policy.RateLimit{RPS: 1e12, Burst: 1 << 30},
+		CircuitBreaker: &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, OpenFor: time.Second},
+	}}
+}
+
+var response = &struct{ msg string }{"ok"}
+
+func handler(context.Context, any) (any, error) { return response, nil }
+
+// chain composes interceptors exactly as grpc.ChainUnaryInterceptor does:
+// one closure per remaining interceptor per call.
+func chain(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return interceptors[0](ctx, req, info, chainedHandler(interceptors, 0, info, h))
+	}
+}
+
+func chainedHandler(interceptors []grpc.UnaryServerInterceptor, cur int, info *grpc.UnaryServerInfo, final grpc.UnaryHandler) grpc.UnaryHandler {
+	if cur == len(interceptors)-1 {
+		return final
+	}
+	return func(ctx context.Context, req any) (any, error) {
+		return interceptors[cur+1](ctx, req, info, chainedHandler(interceptors, cur+1, info, final))
+	}
+}
+
+// spanInterceptor is the plain OpenTelemetry server span both competitor
+// chains use (go-grpc-middleware v2 has no tracing interceptor of its own
+// and points to otelgrpc; go-zero's starts a span the same way).
+func spanInterceptor(tp trace.TracerProvider) grpc.UnaryServerInterceptor {
+	tracer := tp.Tracer("bench")
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		ctx, span := tracer.Start(ctx, info.FullMethod[1:], trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		resp, err := h(ctx, req)
+		if err != nil {
+			span.SetStatus(otelcodes.Error, err.Error())
+		}
+		return resp, err
+	}
+}
+
+func competitorTracerProvider(b *testing.B) *sdktrace.TracerProvider {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(samplingRate))))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp
+}
+
+// limiter adapts x/time/rate to go-grpc-middleware's ratelimit.Limiter.
+type limiter struct{ l *rate.Limiter }
+
+func (l limiter) Limit(context.Context) error {
+	if !l.l.Allow() {
+		return errors.New("rate limited")
+	}
+	return nil
+}
+
+func newLimiter() *rate.Limiter { return rate.NewLimiter(1e12, 1<<30) }
+
+// governChain is the governed chain, built from the policy table.
+func governChain(b *testing.B) grpc.UnaryServerInterceptor {
+	table := benchTable()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(table)))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	g, err := governance.New(table, governance.WithService("bench", "bench", "local"),
+		governance.WithLogger(logging.New(io.Discard, slog.LevelInfo)), governance.WithTracerProvider(tp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g.UnaryServerInterceptor()
+}
+
+// middlewareChain is the same work from go-grpc-middleware v2: recovery,
+// the prometheus provider's server metrics (with the handling-time
+// histogram), an OTel span, the ratelimit interceptor over x/time/rate,
+// gobreaker v2 and a context.WithTimeout deadline (v2's timeout package is
+// client-side only).
+func middlewareChain(b *testing.B) grpc.UnaryServerInterceptor {
+	reg := prometheus.NewRegistry()
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	reg.MustRegister(metrics)
+	cb := gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
+		Name: fullMethod, Interval: 10 * time.Second, BucketPeriod: time.Second, Timeout: time.Second,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.Requests >= 20 && float64(c.TotalFailures) >= 0.5*float64(c.Requests)
+		},
+	})
+	return chain(
+		mwrecovery.UnaryServerInterceptor(),
+		metrics.UnaryServerInterceptor(),
+		spanInterceptor(competitorTracerProvider(b)),
+		mwratelimit.UnaryServerInterceptor(limiter{newLimiter()}),
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			resp, err := cb.Execute(func() (any, error) { return h(ctx, req) })
+			if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+				return nil, status.Error(codes.Unavailable, err.Error())
+			}
+			return resp, err
+		},
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			ctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			return h(ctx, req)
+		},
+	)
+}
+
+// goZeroChain is the same work from go-zero's parts, composed the way
+// zrpc's server interceptors compose them (zrpc/internal is not
+// importable): recover, its prometheus metrics (core/metric:
+// rpc_server_requests_duration_ms and code_total), an OTel span,
+// x/time/rate (go-zero has no local token bucket), its SRE breaker
+// (core/breaker, keyed by method) and its timeout interceptor's shape (the
+// handler runs in a goroutine so a late handler is abandoned).
+func goZeroChain(b *testing.B) grpc.UnaryServerInterceptor {
+	zprometheus.Enable()
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36) // the vectors register globally: one name per build
+	duration := zmetric.NewHistogramVec(&zmetric.HistogramVecOpts{
+		Namespace: "rpc_server_" + suffix, Subsystem: "requests", Name: "duration_ms", Help: "rpc server requests duration(ms).",
+		Labels: []string{"method"}, Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000},
+	})
+	codeTotal := zmetric.NewCounterVec(&zmetric.CounterVecOpts{
+		Namespace: "rpc_server_" + suffix, Subsystem: "requests", Name: "code_total", Help: "rpc server requests code count.",
+		Labels: []string{"method", "code"},
+	})
+	lim := newLimiter()
+	return chain(
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = status.Errorf(codes.Internal, "panic: %v", p)
+				}
+			}()
+			return h(ctx, req)
+		},
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			start := time.Now()
+			resp, err := h(ctx, req)
+			duration.Observe(time.Since(start).Milliseconds(), info.FullMethod)
+			codeTotal.Inc(info.FullMethod, strconv.Itoa(int(status.Code(err))))
+			return resp, err
+		},
+		spanInterceptor(competitorTracerProvider(b)),
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if !lim.Allow() {
+				return nil, status.Error(codes.ResourceExhausted, "rate limited")
+			}
+			return h(ctx, req)
+		},
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+			err = zbreaker.DoWithAcceptable(info.FullMethod, func() error {
+				var herr error
+				resp, herr = h(ctx, req)
+				return herr
+			}, func(err error) bool { return err == nil || status.Code(err) != codes.Internal })
+			return resp, err
+		},
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			ctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			type result struct {
+				resp any
+				err  error
+			}
+			done := make(chan result, 1)
+			panicked := make(chan any, 1)
+			go func() {
+				defer func() {
+					if p := recover(); p != nil {
+						panicked <- p
+					}
+				}()
+				resp, err := h(ctx, req)
+				done <- result{resp, err}
+			}()
+			select {
+			case p := <-panicked:
+				panic(p)
+			case r := <-done:
+				return r.resp, r.err
+			case <-ctx.Done():
+				return nil, status.Error(codes.DeadlineExceeded, ctx.Err().Error())
+			}
+		},
+	)
+}
+
+// BenchmarkUnaryChain: a bare handler call, then the same call through each
+// chain, in process. Added cost = chain - bare.
+func BenchmarkUnaryChain(b *testing.B) {
+	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+	ctx := context.Background()
+	run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := call(ctx, "req", info, handler); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("bare", func(b *testing.B) {
+		run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) { return h(ctx, req) })
+	})
+	b.Run("govern", func(b *testing.B) { run(b, governChain(b)) })
+	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
+	b.Run("go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
+}
