@@ -247,7 +247,9 @@ func BenchmarkUnaryChain(b *testing.B) {
 		}
 	}
 	b.Run("bare", func(b *testing.B) {
-		run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) { return h(ctx, req) })
+		run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			return h(ctx, req)
+		})
 	})
 	b.Run("govern", func(b *testing.B) { run(b, governChain(b)) })
 	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
