@@ -102,12 +102,19 @@ func (s *MemoryStore) Claim(_ context.Context, key Key, claim Record, lease time
 		}
 		sh.remove(e)
 	}
-	sh.sweep(now, 2)
-	if len(sh.entries) >= s.perShard && !sh.evict(now) {
-		return Record{}, false, ErrStoreFull
+	e := sh.sweep(now, 2)
+	if len(sh.entries) >= s.perShard {
+		if e = sh.evict(now); e == nil {
+			return Record{}, false, ErrStoreFull
+		}
+	}
+	// Entries never leave the lock (Claim returns copies), so a removed
+	// one is recycled: a full store claims without allocating.
+	if e == nil {
+		e = new(memoryEntry)
 	}
 	claim.State = StateInFlight
-	e := &memoryEntry{key: key, rec: claim, expires: now + int64(lease)}
+	*e = memoryEntry{key: key, rec: claim, expires: now + int64(lease)}
 	sh.entries[key] = e
 	sh.pushBack(e)
 	return Record{}, true, nil
@@ -157,24 +164,27 @@ func (s *MemoryStore) Len() int {
 	return n
 }
 
-// sweep removes up to n expired entries from the oldest end.
-func (sh *memoryShard) sweep(now int64, n int) {
+// sweep removes up to n expired entries from the oldest end and returns
+// the last one removed, or nil.
+func (sh *memoryShard) sweep(now int64, n int) (removed *memoryEntry) {
 	for ; n > 0 && sh.head != nil && sh.head.expires <= now; n-- {
-		sh.remove(sh.head)
+		removed = sh.head
+		sh.remove(removed)
 	}
+	return removed
 }
 
-// evict removes the oldest expired or finished entry among the first
-// evictionScan, and reports whether it found one.
-func (sh *memoryShard) evict(now int64) bool {
+// evict removes and returns the oldest expired or finished entry among the
+// first evictionScan, or returns nil.
+func (sh *memoryShard) evict(now int64) *memoryEntry {
 	e := sh.head
 	for i := 0; i < evictionScan && e != nil; i, e = i+1, e.next {
 		if e.expires <= now || e.rec.State == StateFinished {
 			sh.remove(e)
-			return true
+			return e
 		}
 	}
-	return false
+	return nil
 }
 
 func (sh *memoryShard) pushBack(e *memoryEntry) {

@@ -20,15 +20,13 @@ type Key [sha256.Size]byte
 // DeriveKey returns the store key of key sent to fullMethod in scope. Each
 // part is length-prefixed so that no two distinct triples hash alike.
 func DeriveKey(scope, fullMethod, key string) Key {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
+	var buf [256]byte // most keys fit: no allocation
+	b := buf[:0]
 	for _, part := range [...]string{scope, fullMethod, key} {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(part)))])
-		h.Write([]byte(part))
+		b = binary.AppendUvarint(b, uint64(len(part)))
+		b = append(b, part...)
 	}
-	var k Key
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256(b)
 }
 
 // String returns the key in hex, the form the Redis store uses.
