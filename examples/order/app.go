@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/reflection"
 
 	orderv1 "github.com/govkit/govern/examples/order/gen/order/v1"
 	"github.com/govkit/govern/examples/order/orders"
@@ -107,6 +108,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	orderv1.RegisterOrderServiceServer(grpcServer, orders.NewService(a.store, orders.WithProcessingTime(cfg.CreateLatency)))
 	a.grpcHealth = health.NewGRPCServer(a.checks, health.WithServices(orderv1.OrderService_ServiceDesc.ServiceName))
 	a.grpcHealth.Register(grpcServer)
+	// Server reflection lets grpcurl and grpc-health-probe-style tools talk
+	// to the example without its .proto files.
+	reflection.Register(grpcServer)
 
 	// HTTP gateway: a loopback client of our own gRPC port, so HTTP calls
 	// run through exactly the same chain as gRPC calls.

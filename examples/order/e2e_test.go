@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/gateway"
@@ -41,6 +42,7 @@ type service struct {
 	maintenance string
 	client      *http.Client
 	health      healthgrpc.HealthClient
+	conn        *grpc.ClientConn
 }
 
 func startService(t *testing.T) *service {
@@ -76,6 +78,7 @@ func startService(t *testing.T) *service {
 		maintenance: cfg.MaintenanceFile,
 		client:      &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
 		health:      healthgrpc.NewHealthClient(conn),
+		conn:        conn,
 	}
 	t.Cleanup(func() {
 		_ = conn.Close()
@@ -208,6 +211,28 @@ func TestEndToEnd(t *testing.T) {
 		for _, svc := range []string{"", "order.v1.OrderService"} {
 			if got := s.grpcStatus(t, svc); got != healthpb.HealthCheckResponse_SERVING {
 				t.Fatalf("grpc health %q = %v, want SERVING", svc, got)
+			}
+		}
+		// Reflection is what grpcurl uses for the documented health check.
+		stream, err := reflectionpb.NewServerReflectionClient(s.conn).ServerReflectionInfo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = stream.CloseSend()
+		var names []string
+		for _, svc := range resp.GetListServicesResponse().GetService() {
+			names = append(names, svc.GetName())
+		}
+		for _, want := range []string{"grpc.health.v1.Health", "order.v1.OrderService"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("reflection lists %v, want %s", names, want)
 			}
 		}
 	})
