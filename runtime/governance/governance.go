@@ -243,7 +243,7 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 	}()
 
 	if m.limiter != nil {
-		if err := m.limiter.Allow(ctx); err != nil {
+		if err := m.limiter.AllowAt(ctx, start); err != nil {
 			m.series.RateLimited()
 			return nil, err
 		}
@@ -253,7 +253,7 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 			return nil, err
 		}
 	}
-	if bounded := timeout.Bound(ctx, m.policy.Timeout); bounded != nil {
+	if bounded := timeout.BoundAt(ctx, start, m.policy.Timeout); bounded != nil {
 		defer bounded.Release()
 		ctx = bounded
 	}
@@ -307,7 +307,7 @@ func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc
 	}()
 
 	if m.limiter != nil {
-		if err := m.limiter.Allow(ctx); err != nil {
+		if err := m.limiter.AllowAt(ctx, start); err != nil {
 			m.series.RateLimited()
 			return err
 		}
@@ -317,7 +317,7 @@ func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc
 			return err
 		}
 	}
-	if bounded := timeout.Bound(ctx, m.policy.Timeout); bounded != nil {
+	if bounded := timeout.BoundAt(ctx, start, m.policy.Timeout); bounded != nil {
 		defer bounded.Release()
 		ctx = bounded
 	}

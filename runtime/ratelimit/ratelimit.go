@@ -124,6 +124,12 @@ func (l *Limiter) Policy() policy.RateLimit { return l.policy }
 // and falls back to the local limiter when Redis fails or is slower than
 // the Redis timeout.
 func (l *Limiter) Allow(ctx context.Context) error {
+	return l.AllowAt(ctx, time.Now())
+}
+
+// AllowAt is Allow for a call arriving at now, for callers that have read
+// the clock already.
+func (l *Limiter) AllowAt(ctx context.Context, now time.Time) error {
 	if l.Distributed() {
 		admitted, retryAfter, err := l.allowRedis(ctx)
 		if err == nil {
@@ -136,7 +142,7 @@ func (l *Limiter) Allow(ctx context.Context) error {
 			l.onFallback(err)
 		}
 	}
-	if l.local.Allow() {
+	if l.local.AllowN(now, 1) {
 		return nil
 	}
 	return l.rejection(l.localRetryAfter())

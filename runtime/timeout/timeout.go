@@ -44,7 +44,16 @@ func Bound(parent context.Context, timeout time.Duration) *Context {
 	if timeout <= 0 {
 		return nil
 	}
-	deadline := time.Now().Add(timeout)
+	return BoundAt(parent, time.Now(), timeout)
+}
+
+// BoundAt is Bound for a call that started at now, for callers that have
+// read the clock already (the governed chain reads it once per call).
+func BoundAt(parent context.Context, now time.Time, timeout time.Duration) *Context {
+	if timeout <= 0 {
+		return nil
+	}
+	deadline := now.Add(timeout)
 	if d, ok := parent.Deadline(); ok && !d.After(deadline) {
 		return nil
 	}

@@ -142,3 +142,18 @@ func BenchmarkContextWithTimeout(b *testing.B) {
 		cancel()
 	}
 }
+
+func TestBoundAtUsesTheGivenStart(t *testing.T) {
+	start := time.Now().Add(-time.Hour)
+	if BoundAt(context.Background(), start, time.Minute) == nil {
+		t.Fatal("BoundAt returned nil for a positive timeout")
+	}
+	bounded := BoundAt(context.Background(), start, time.Minute)
+	defer bounded.Release()
+	if d, _ := bounded.Deadline(); !d.Equal(start.Add(time.Minute)) {
+		t.Fatalf("deadline %v, want start+1m", d)
+	}
+	if !errors.Is(bounded.Err(), context.DeadlineExceeded) {
+		t.Fatalf("a deadline in the past: Err = %v", bounded.Err())
+	}
+}
