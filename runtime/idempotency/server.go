@@ -204,6 +204,10 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	claim := Record{Owner: s.newOwner(), Fingerprint: fp, Deadline: now.Add(ms.budget)}
 	existing, claimed, err := s.store.Claim(ctx, skey, claim, ms.lease)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller gave up (cancelled, or its deadline passed) while the
+		// store was asked: not a store failure.
+		return nil, grpcstatus.FromContextError(ctx.Err()).Err()
 	case err != nil:
 		ms.counters[iStoreError].Inc()
 		if s.failOpen {
