@@ -86,6 +86,12 @@ func keyFuncName(m *protogen.Method) string {
 	return m.Parent.GoName + "_" + m.GoName + "IdempotencyKey"
 }
 
+// keyAdapterName is the unexported policy.KeyFunc wrapping a method's
+// typed extractor.
+func keyAdapterName(m *protogen.Method) string {
+	return "_" + m.Parent.GoName + "_" + m.GoName + "_key"
+}
+
 // genKeyExtractor emits the typed key extractor of a method:
 //
 //	func Svc_MethodIdempotencyKey(req *Req) (key string, ok bool)
@@ -119,6 +125,11 @@ func genKeyExtractor(g *protogen.GeneratedFile, mm *methodModel) {
 	}
 	joinKey := policyPackage.Ident("JoinKey")
 	g.P(append(append([]any{"return ", joinKey, "("}, vars...), "), true")...)
+	g.P("}")
+	g.P()
+	g.P("func ", keyAdapterName(m), "(req any) (string, bool) {")
+	g.P("r, _ := req.(*", m.Input.GoIdent, ")")
+	g.P("return ", name, "(r)")
 	g.P("}")
 	g.P()
 }

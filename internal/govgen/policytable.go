@@ -18,9 +18,17 @@ const (
 
 func policyVarName(s *protogen.Service) string { return s.GoName + "Policy" }
 
+// methodPolicyVar is the unexported variable holding one method's policy;
+// the table and the routes point at it.
+func methodPolicyVar(m *protogen.Method) string {
+	return "_" + m.Parent.GoName + "_" + m.GoName + "_policy"
+}
+
 // genPolicyTable emits SvcPolicy: the resolved policy of every method of
-// the service as a policy.Table literal with typed values, so nothing is
-// parsed at run time.
+// the service as a policy.Table with typed values, so nothing is parsed at
+// run time. Each method's policy is its own variable: the table and the
+// routes share the pointer, and small declarations keep gofmt (which
+// protogen runs on the output) fast on large services.
 func genPolicyTable(g *protogen.GeneratedFile, sm *serviceModel) {
 	s := sm.service
 	name := policyVarName(s)
@@ -29,15 +37,18 @@ func genPolicyTable(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("// already resolved (method > service > file > tier defaults > built-ins).")
 	g.P("var ", name, " = ", policyPackage.Ident("Table"), "{")
 	for _, mm := range sm.methods {
-		genMethodPolicy(g, mm)
+		g.P(strconv.Quote(mm.policy.FullMethod), ": ", methodPolicyVar(mm.method), ",")
 	}
 	g.P("}")
 	g.P()
+	for _, mm := range sm.methods {
+		genMethodPolicy(g, mm)
+	}
 }
 
 func genMethodPolicy(g *protogen.GeneratedFile, mm *methodModel) {
 	p := mm.policy
-	g.P(strconv.Quote(p.FullMethod), ": {")
+	g.P("var ", methodPolicyVar(mm.method), " = &", policyPackage.Ident("Method"), "{")
 	g.P("FullMethod: ", strconv.Quote(p.FullMethod), ",")
 	g.P("Service: ", strconv.Quote(p.Service), ",")
 	g.P("Name: ", strconv.Quote(p.Name), ",")
@@ -70,10 +81,7 @@ func genMethodPolicy(g *protogen.GeneratedFile, mm *methodModel) {
 		}
 		if len(id.KeyFields) > 0 {
 			g.P("KeyFields: ", stringSlice(id.KeyFields), ",")
-			g.P("Key: func(req any) (string, bool) {")
-			g.P("r, _ := req.(*", mm.method.Input.GoIdent, ")")
-			g.P("return ", keyFuncName(mm.method), "(r)")
-			g.P("},")
+			g.P("Key: ", keyAdapterName(mm.method), ",")
 		}
 		pDuration(g, "TTL", id.TTL)
 		pDuration(g, "Lease", id.Lease)
@@ -119,7 +127,8 @@ func genMethodPolicy(g *protogen.GeneratedFile, mm *methodModel) {
 		g.P("HalfOpenRequests: ", cb.HalfOpenRequests, ",")
 		g.P("},")
 	}
-	g.P("},")
+	g.P("}")
+	g.P()
 }
 
 func tierIdent(t policy.Tier) protogen.GoIdent {

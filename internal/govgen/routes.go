@@ -88,15 +88,13 @@ func genRoutes(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("var ", name, " = []", policyPackage.Ident("Route"), "{")
 	for _, mm := range sm.methods {
 		for _, r := range mm.routes {
-			g.P("{")
-			g.P("HTTPMethod: ", strconv.Quote(r.HTTPMethod), ",")
-			g.P("Pattern: ", strconv.Quote(r.Pattern), ",")
+			// One route per line reads as a routing table.
+			body := ""
 			if r.Body != "" {
-				g.P("Body: ", strconv.Quote(r.Body), ",")
+				body = "Body: " + strconv.Quote(r.Body) + ", "
 			}
-			g.P("FullMethod: ", strconv.Quote(r.FullMethod), ",")
-			g.P("Policy: ", policyVarName(s), "[", strconv.Quote(r.FullMethod), "],")
-			g.P("},")
+			g.P("{HTTPMethod: ", strconv.Quote(r.HTTPMethod), ", Pattern: ", strconv.Quote(r.Pattern), ", ", body,
+				"FullMethod: ", strconv.Quote(r.FullMethod), ", Policy: ", methodPolicyVar(mm.method), "},")
 		}
 	}
 	g.P("}")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates internal/testpb with the real protoc and the plugin versions
 # pinned by go.mod's tool directives, plus this repo's protoc-gen-govern.
-# Run through `go generate ./internal/testpb/`.
+# Run through `go generate ./internal/testpb/`. An optional argument names
+# another output directory (the up-to-date test uses it).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=../..
+out=${1:-.}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 
@@ -25,8 +27,8 @@ protoc -I . -I "$root/proto" -I "$googleapis" \
   --plugin=protoc-gen-go-grpc="$bin/protoc-gen-go-grpc" \
   --plugin=protoc-gen-grpc-gateway="$bin/protoc-gen-grpc-gateway" \
   --plugin=protoc-gen-govern="$bin/protoc-gen-govern" \
-  --go_out=. --go_opt=paths=source_relative \
-  --go-grpc_out=. --go-grpc_opt=paths=source_relative \
-  --grpc-gateway_out=. --grpc-gateway_opt=paths=source_relative \
-  --govern_out=. --govern_opt=paths=source_relative,openapi=true \
+  --go_out="$out" --go_opt=paths=source_relative \
+  --go-grpc_out="$out" --go-grpc_opt=paths=source_relative \
+  --grpc-gateway_out="$out" --grpc-gateway_opt=paths=source_relative \
+  --govern_out="$out" --govern_opt=paths=source_relative,openapi=true \
   testv1/test.proto

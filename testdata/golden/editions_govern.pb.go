@@ -17,38 +17,39 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var LedgerPolicy = policy.Table{
-	"/govern.golden.editions.Ledger/Post": {
-		FullMethod: "/govern.golden.editions.Ledger/Post",
-		Service:    "govern.golden.editions.Ledger",
-		Name:       "Post",
-		Tier:       policy.TierSilver,
-		Timeout:    time.Second,
-		Sampling:   0.1,
-		Idempotency: &policy.Idempotency{
-			KeyFields: []string{"account", "entry.number", "entry.memo"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*PostRequest)
-				return Ledger_PostIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	"/govern.golden.editions.Ledger/Post":    _Ledger_Post_policy,
+	"/govern.golden.editions.Ledger/Balance": _Ledger_Balance_policy,
+}
+
+var _Ledger_Post_policy = &policy.Method{
+	FullMethod: "/govern.golden.editions.Ledger/Post",
+	Service:    "govern.golden.editions.Ledger",
+	Name:       "Post",
+	Tier:       policy.TierSilver,
+	Timeout:    time.Second,
+	Sampling:   0.1,
+	Idempotency: &policy.Idempotency{
+		KeyFields: []string{"account", "entry.number", "entry.memo"},
+		Key:       _Ledger_Post_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
 	},
-	"/govern.golden.editions.Ledger/Balance": {
-		FullMethod:       "/govern.golden.editions.Ledger/Balance",
-		Service:          "govern.golden.editions.Ledger",
-		Name:             "Balance",
-		Tier:             policy.TierSilver,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
+}
+
+var _Ledger_Balance_policy = &policy.Method{
+	FullMethod:       "/govern.golden.editions.Ledger/Balance",
+	Service:          "govern.golden.editions.Ledger",
+	Name:             "Balance",
+	Tier:             policy.TierSilver,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.NoSideEffects,
 }
 
 // Ledger_PostIdempotencyKey derives the idempotency key of Ledger.Post
@@ -72,6 +73,11 @@ func Ledger_PostIdempotencyKey(req *PostRequest) (key string, ok bool) {
 		return "", false
 	}
 	return policy.JoinKey(k0, k1, k2), true
+}
+
+func _Ledger_Post_key(req any) (string, bool) {
+	r, _ := req.(*PostRequest)
+	return Ledger_PostIdempotencyKey(r)
 }
 
 // LedgerServiceConfig is the gRPC service config of govern.golden.editions.Ledger: per-method

@@ -20,69 +20,76 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var OrdersPolicy = policy.Table{
-	"/govern.golden.http.Orders/CreateOrder": {
-		FullMethod: "/govern.golden.http.Orders/CreateOrder",
-		Service:    "govern.golden.http.Orders",
-		Name:       "CreateOrder",
-		Tier:       policy.TierGold,
-		Timeout:    800 * time.Millisecond,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			Required:  true,
-			KeyFields: []string{"client_id", "order.sn"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*CreateOrderRequest)
-				return Orders_CreateOrderIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	"/govern.golden.http.Orders/CreateOrder": _Orders_CreateOrder_policy,
+	"/govern.golden.http.Orders/GetOrder":    _Orders_GetOrder_policy,
+	"/govern.golden.http.Orders/UpdateOrder": _Orders_UpdateOrder_policy,
+	"/govern.golden.http.Orders/CancelOrder": _Orders_CancelOrder_policy,
+	"/govern.golden.http.Orders/Internal":    _Orders_Internal_policy,
+}
+
+var _Orders_CreateOrder_policy = &policy.Method{
+	FullMethod: "/govern.golden.http.Orders/CreateOrder",
+	Service:    "govern.golden.http.Orders",
+	Name:       "CreateOrder",
+	Tier:       policy.TierGold,
+	Timeout:    800 * time.Millisecond,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		Required:  true,
+		KeyFields: []string{"client_id", "order.sn"},
+		Key:       _Orders_CreateOrder_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
 	},
-	"/govern.golden.http.Orders/GetOrder": {
-		FullMethod:       "/govern.golden.http.Orders/GetOrder",
-		Service:          "govern.golden.http.Orders",
-		Name:             "GetOrder",
-		Tier:             policy.TierGold,
-		Timeout:          200 * time.Millisecond,
-		Sampling:         1,
-		IdempotencyLevel: policy.NoSideEffects,
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.golden.http.Orders/UpdateOrder": {
-		FullMethod:       "/govern.golden.http.Orders/UpdateOrder",
-		Service:          "govern.golden.http.Orders",
-		Name:             "UpdateOrder",
-		Tier:             policy.TierGold,
-		Sampling:         1,
-		IdempotencyLevel: policy.Idempotent,
+}
+
+var _Orders_GetOrder_policy = &policy.Method{
+	FullMethod:       "/govern.golden.http.Orders/GetOrder",
+	Service:          "govern.golden.http.Orders",
+	Name:             "GetOrder",
+	Tier:             policy.TierGold,
+	Timeout:          200 * time.Millisecond,
+	Sampling:         1,
+	IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.golden.http.Orders/CancelOrder": {
-		FullMethod: "/govern.golden.http.Orders/CancelOrder",
-		Service:    "govern.golden.http.Orders",
-		Name:       "CancelOrder",
-		Tier:       policy.TierGold,
-		Sampling:   1,
-	},
-	"/govern.golden.http.Orders/Internal": {
-		FullMethod: "/govern.golden.http.Orders/Internal",
-		Service:    "govern.golden.http.Orders",
-		Name:       "Internal",
-		Tier:       policy.TierGold,
-		Sampling:   1,
-	},
+}
+
+var _Orders_UpdateOrder_policy = &policy.Method{
+	FullMethod:       "/govern.golden.http.Orders/UpdateOrder",
+	Service:          "govern.golden.http.Orders",
+	Name:             "UpdateOrder",
+	Tier:             policy.TierGold,
+	Sampling:         1,
+	IdempotencyLevel: policy.Idempotent,
+}
+
+var _Orders_CancelOrder_policy = &policy.Method{
+	FullMethod: "/govern.golden.http.Orders/CancelOrder",
+	Service:    "govern.golden.http.Orders",
+	Name:       "CancelOrder",
+	Tier:       policy.TierGold,
+	Sampling:   1,
+}
+
+var _Orders_Internal_policy = &policy.Method{
+	FullMethod: "/govern.golden.http.Orders/Internal",
+	Service:    "govern.golden.http.Orders",
+	Name:       "Internal",
+	Tier:       policy.TierGold,
+	Sampling:   1,
 }
 
 // Orders_CreateOrderIdempotencyKey derives the idempotency key of Orders.CreateOrder
@@ -104,6 +111,11 @@ func Orders_CreateOrderIdempotencyKey(req *CreateOrderRequest) (key string, ok b
 	return policy.JoinKey(k0, k1), true
 }
 
+func _Orders_CreateOrder_key(req any) (string, bool) {
+	r, _ := req.(*CreateOrderRequest)
+	return Orders_CreateOrderIdempotencyKey(r)
+}
+
 // OrdersServiceConfig is the gRPC service config of govern.golden.http.Orders: per-method
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
@@ -113,38 +125,11 @@ const OrdersServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden
 // annotations, each with its method's policy. Metrics label requests with
 // Pattern, never with the raw path.
 var OrdersRoutes = []policy.Route{
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/orders",
-		Body:       "*",
-		FullMethod: "/govern.golden.http.Orders/CreateOrder",
-		Policy:     OrdersPolicy["/govern.golden.http.Orders/CreateOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders/{id}",
-		FullMethod: "/govern.golden.http.Orders/GetOrder",
-		Policy:     OrdersPolicy["/govern.golden.http.Orders/GetOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/shops/{shop_id}/orders/{id}",
-		FullMethod: "/govern.golden.http.Orders/GetOrder",
-		Policy:     OrdersPolicy["/govern.golden.http.Orders/GetOrder"],
-	},
-	{
-		HTTPMethod: "PATCH",
-		Pattern:    "/v1/orders/{order.id}",
-		Body:       "order",
-		FullMethod: "/govern.golden.http.Orders/UpdateOrder",
-		Policy:     OrdersPolicy["/govern.golden.http.Orders/UpdateOrder"],
-	},
-	{
-		HTTPMethod: "CANCEL",
-		Pattern:    "/v1/orders/{id}",
-		FullMethod: "/govern.golden.http.Orders/CancelOrder",
-		Policy:     OrdersPolicy["/govern.golden.http.Orders/CancelOrder"],
-	},
+	{HTTPMethod: "POST", Pattern: "/v1/orders", Body: "*", FullMethod: "/govern.golden.http.Orders/CreateOrder", Policy: _Orders_CreateOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders/{id}", FullMethod: "/govern.golden.http.Orders/GetOrder", Policy: _Orders_GetOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/shops/{shop_id}/orders/{id}", FullMethod: "/govern.golden.http.Orders/GetOrder", Policy: _Orders_GetOrder_policy},
+	{HTTPMethod: "PATCH", Pattern: "/v1/orders/{order.id}", Body: "order", FullMethod: "/govern.golden.http.Orders/UpdateOrder", Policy: _Orders_UpdateOrder_policy},
+	{HTTPMethod: "CANCEL", Pattern: "/v1/orders/{id}", FullMethod: "/govern.golden.http.Orders/CancelOrder", Policy: _Orders_CancelOrder_policy},
 }
 
 // RegisterOrdersGateway mounts the grpc-gateway handlers of govern.golden.http.Orders

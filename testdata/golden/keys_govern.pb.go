@@ -17,77 +17,76 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var PaymentsPolicy = policy.Table{
-	"/govern.golden.keys.Payments/Charge": {
-		FullMethod: "/govern.golden.keys.Payments/Charge",
-		Service:    "govern.golden.keys.Payments",
-		Name:       "Charge",
-		Tier:       policy.TierGold,
-		Timeout:    3 * time.Second,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			Required:  true,
-			KeyFields: []string{"client_id", "payment.sn"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*ChargeRequest)
-				return Payments_ChargeIdempotencyKey(r)
-			},
-			TTL:   48 * time.Hour,
-			Lease: 30 * time.Second,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    5,
-			InitialBackoff: 200 * time.Millisecond,
-			MaxBackoff:     3 * time.Second,
-			Multiplier:     1.5,
-			Codes:          []codes.Code{codes.Unavailable, codes.Aborted},
-		},
+	"/govern.golden.keys.Payments/Charge":   _Payments_Charge_policy,
+	"/govern.golden.keys.Payments/Refund":   _Payments_Refund_policy,
+	"/govern.golden.keys.Payments/Transfer": _Payments_Transfer_policy,
+	"/govern.golden.keys.Payments/Capture":  _Payments_Capture_policy,
+}
+
+var _Payments_Charge_policy = &policy.Method{
+	FullMethod: "/govern.golden.keys.Payments/Charge",
+	Service:    "govern.golden.keys.Payments",
+	Name:       "Charge",
+	Tier:       policy.TierGold,
+	Timeout:    3 * time.Second,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		Required:  true,
+		KeyFields: []string{"client_id", "payment.sn"},
+		Key:       _Payments_Charge_key,
+		TTL:       48 * time.Hour,
+		Lease:     30 * time.Second,
 	},
-	"/govern.golden.keys.Payments/Refund": {
-		FullMethod: "/govern.golden.keys.Payments/Refund",
-		Service:    "govern.golden.keys.Payments",
-		Name:       "Refund",
-		Tier:       policy.TierGold,
-		Timeout:    3 * time.Second,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			KeyFields: []string{"attempt", "payment.ledger_id", "card_last4"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*RefundRequest)
-				return Payments_RefundIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    5,
+		InitialBackoff: 200 * time.Millisecond,
+		MaxBackoff:     3 * time.Second,
+		Multiplier:     1.5,
+		Codes:          []codes.Code{codes.Unavailable, codes.Aborted},
 	},
-	"/govern.golden.keys.Payments/Transfer": {
-		FullMethod: "/govern.golden.keys.Payments/Transfer",
-		Service:    "govern.golden.keys.Payments",
-		Name:       "Transfer",
-		Tier:       policy.TierGold,
-		Timeout:    3 * time.Second,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			KeyFields: []string{"from_account", "to_account", "amount_cents", "sequence", "currency", "urgent", "batch"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*TransferRequest)
-				return Payments_TransferIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
+}
+
+var _Payments_Refund_policy = &policy.Method{
+	FullMethod: "/govern.golden.keys.Payments/Refund",
+	Service:    "govern.golden.keys.Payments",
+	Name:       "Refund",
+	Tier:       policy.TierGold,
+	Timeout:    3 * time.Second,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		KeyFields: []string{"attempt", "payment.ledger_id", "card_last4"},
+		Key:       _Payments_Refund_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
 	},
-	"/govern.golden.keys.Payments/Capture": {
-		FullMethod: "/govern.golden.keys.Payments/Capture",
-		Service:    "govern.golden.keys.Payments",
-		Name:       "Capture",
-		Tier:       policy.TierGold,
-		Timeout:    3 * time.Second,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			Required: true,
-			TTL:      24 * time.Hour,
-			Lease:    10 * time.Second,
-		},
+}
+
+var _Payments_Transfer_policy = &policy.Method{
+	FullMethod: "/govern.golden.keys.Payments/Transfer",
+	Service:    "govern.golden.keys.Payments",
+	Name:       "Transfer",
+	Tier:       policy.TierGold,
+	Timeout:    3 * time.Second,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		KeyFields: []string{"from_account", "to_account", "amount_cents", "sequence", "currency", "urgent", "batch"},
+		Key:       _Payments_Transfer_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
+	},
+}
+
+var _Payments_Capture_policy = &policy.Method{
+	FullMethod: "/govern.golden.keys.Payments/Capture",
+	Service:    "govern.golden.keys.Payments",
+	Name:       "Capture",
+	Tier:       policy.TierGold,
+	Timeout:    3 * time.Second,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		Required: true,
+		TTL:      24 * time.Hour,
+		Lease:    10 * time.Second,
 	},
 }
 
@@ -108,6 +107,11 @@ func Payments_ChargeIdempotencyKey(req *ChargeRequest) (key string, ok bool) {
 		return "", false
 	}
 	return policy.JoinKey(k0, k1), true
+}
+
+func _Payments_Charge_key(req any) (string, bool) {
+	r, _ := req.(*ChargeRequest)
+	return Payments_ChargeIdempotencyKey(r)
 }
 
 // Payments_RefundIdempotencyKey derives the idempotency key of Payments.Refund
@@ -131,6 +135,11 @@ func Payments_RefundIdempotencyKey(req *RefundRequest) (key string, ok bool) {
 		return "", false
 	}
 	return policy.JoinKey(k0, k1, k2), true
+}
+
+func _Payments_Refund_key(req any) (string, bool) {
+	r, _ := req.(*RefundRequest)
+	return Payments_RefundIdempotencyKey(r)
 }
 
 // Payments_TransferIdempotencyKey derives the idempotency key of Payments.Transfer
@@ -170,6 +179,11 @@ func Payments_TransferIdempotencyKey(req *TransferRequest) (key string, ok bool)
 	}
 	k6 := strconv.FormatInt(req.GetBatch(), 10)
 	return policy.JoinKey(k0, k1, k2, k3, k4, k5, k6), true
+}
+
+func _Payments_Transfer_key(req any) (string, bool) {
+	r, _ := req.(*TransferRequest)
+	return Payments_TransferIdempotencyKey(r)
 }
 
 // PaymentsServiceConfig is the gRPC service config of govern.golden.keys.Payments: per-method

@@ -16,99 +16,107 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var CatalogPolicy = policy.Table{
-	"/govern.golden.levels.Catalog/GetItem": {
-		FullMethod:       "/govern.golden.levels.Catalog/GetItem",
-		Service:          "govern.golden.levels.Catalog",
-		Name:             "GetItem",
-		Tier:             policy.TierSilver,
-		Timeout:          800 * time.Millisecond,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.NoSideEffects,
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 50 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
-		RateLimit: &policy.RateLimit{
-			RPS:   200,
-			Burst: 200,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      10,
-			Window:           30 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 1,
-		},
+	"/govern.golden.levels.Catalog/GetItem":     _Catalog_GetItem_policy,
+	"/govern.golden.levels.Catalog/SearchItems": _Catalog_SearchItems_policy,
+	"/govern.golden.levels.Catalog/DeleteItem":  _Catalog_DeleteItem_policy,
+	"/govern.golden.levels.Catalog/Debug":       _Catalog_Debug_policy,
+}
+
+var _Catalog_GetItem_policy = &policy.Method{
+	FullMethod:       "/govern.golden.levels.Catalog/GetItem",
+	Service:          "govern.golden.levels.Catalog",
+	Name:             "GetItem",
+	Tier:             policy.TierSilver,
+	Timeout:          800 * time.Millisecond,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 50 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.golden.levels.Catalog/SearchItems": {
-		FullMethod:       "/govern.golden.levels.Catalog/SearchItems",
-		Service:          "govern.golden.levels.Catalog",
-		Name:             "SearchItems",
-		Tier:             policy.TierGold,
-		Timeout:          1500 * time.Millisecond,
-		Sampling:         0.25,
-		IdempotencyLevel: policy.NoSideEffects,
-		Retry: &policy.Retry{
-			MaxAttempts:    4,
-			InitialBackoff: 50 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
-		},
-		RateLimit: &policy.RateLimit{
-			RPS:   50.5,
-			Burst: 51,
-			Scope: policy.ScopeDistributed,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      10,
-			Window:           30 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 1,
-		},
+	RateLimit: &policy.RateLimit{
+		RPS:   200,
+		Burst: 200,
 	},
-	"/govern.golden.levels.Catalog/DeleteItem": {
-		FullMethod: "/govern.golden.levels.Catalog/DeleteItem",
-		Service:    "govern.golden.levels.Catalog",
-		Name:       "DeleteItem",
-		Tier:       policy.TierSilver,
-		Timeout:    800 * time.Millisecond,
-		Sampling:   0.1,
-		RateLimit: &policy.RateLimit{
-			RPS:   200,
-			Burst: 5,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      10,
-			Window:           30 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 1,
-		},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      10,
+		Window:           30 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 1,
 	},
-	"/govern.golden.levels.Catalog/Debug": {
-		FullMethod: "/govern.golden.levels.Catalog/Debug",
-		Service:    "govern.golden.levels.Catalog",
-		Name:       "Debug",
-		Disabled:   true,
-		Tier:       policy.TierSilver,
-		Timeout:    800 * time.Millisecond,
-		Sampling:   0.1,
-		RateLimit: &policy.RateLimit{
-			RPS:   200,
-			Burst: 200,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      10,
-			Window:           30 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 1,
-		},
+}
+
+var _Catalog_SearchItems_policy = &policy.Method{
+	FullMethod:       "/govern.golden.levels.Catalog/SearchItems",
+	Service:          "govern.golden.levels.Catalog",
+	Name:             "SearchItems",
+	Tier:             policy.TierGold,
+	Timeout:          1500 * time.Millisecond,
+	Sampling:         0.25,
+	IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    4,
+		InitialBackoff: 50 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
+	},
+	RateLimit: &policy.RateLimit{
+		RPS:   50.5,
+		Burst: 51,
+		Scope: policy.ScopeDistributed,
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      10,
+		Window:           30 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 1,
+	},
+}
+
+var _Catalog_DeleteItem_policy = &policy.Method{
+	FullMethod: "/govern.golden.levels.Catalog/DeleteItem",
+	Service:    "govern.golden.levels.Catalog",
+	Name:       "DeleteItem",
+	Tier:       policy.TierSilver,
+	Timeout:    800 * time.Millisecond,
+	Sampling:   0.1,
+	RateLimit: &policy.RateLimit{
+		RPS:   200,
+		Burst: 5,
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      10,
+		Window:           30 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 1,
+	},
+}
+
+var _Catalog_Debug_policy = &policy.Method{
+	FullMethod: "/govern.golden.levels.Catalog/Debug",
+	Service:    "govern.golden.levels.Catalog",
+	Name:       "Debug",
+	Disabled:   true,
+	Tier:       policy.TierSilver,
+	Timeout:    800 * time.Millisecond,
+	Sampling:   0.1,
+	RateLimit: &policy.RateLimit{
+		RPS:   200,
+		Burst: 200,
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      10,
+		Window:           30 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 1,
 	},
 }
 
@@ -124,30 +132,32 @@ var CatalogRoutes []policy.Route
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var AdminPolicy = policy.Table{
-	"/govern.golden.levels.Admin/Reindex": {
-		FullMethod:       "/govern.golden.levels.Admin/Reindex",
-		Service:          "govern.golden.levels.Admin",
-		Name:             "Reindex",
-		Tier:             policy.TierBronze,
-		Timeout:          2 * time.Second,
-		Sampling:         0.01,
-		IdempotencyLevel: policy.Idempotent,
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 50 * time.Millisecond,
-			MaxBackoff:     2 * time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-			Adaptive:       true,
-			RTTBaseline:    20 * time.Millisecond,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      10,
-			Window:           10 * time.Second,
-			OpenFor:          time.Minute,
-			HalfOpenRequests: 3,
-		},
+	"/govern.golden.levels.Admin/Reindex": _Admin_Reindex_policy,
+}
+
+var _Admin_Reindex_policy = &policy.Method{
+	FullMethod:       "/govern.golden.levels.Admin/Reindex",
+	Service:          "govern.golden.levels.Admin",
+	Name:             "Reindex",
+	Tier:             policy.TierBronze,
+	Timeout:          2 * time.Second,
+	Sampling:         0.01,
+	IdempotencyLevel: policy.Idempotent,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 50 * time.Millisecond,
+		MaxBackoff:     2 * time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
+		Adaptive:       true,
+		RTTBaseline:    20 * time.Millisecond,
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      10,
+		Window:           10 * time.Second,
+		OpenFor:          time.Minute,
+		HalfOpenRequests: 3,
 	},
 }
 

@@ -16,67 +16,75 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var FeedPolicy = policy.Table{
-	"/govern.golden.streaming.Feed/Publish": {
-		FullMethod: "/govern.golden.streaming.Feed/Publish",
-		Service:    "govern.golden.streaming.Feed",
-		Name:       "Publish",
-		Tier:       policy.TierSilver,
-		Timeout:    30 * time.Second,
-		Sampling:   0.1,
-		Idempotency: &policy.Idempotency{
-			TTL:   24 * time.Hour,
-			Lease: time.Minute,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    2,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	"/govern.golden.streaming.Feed/Publish":   _Feed_Publish_policy,
+	"/govern.golden.streaming.Feed/Subscribe": _Feed_Subscribe_policy,
+	"/govern.golden.streaming.Feed/Upload":    _Feed_Upload_policy,
+	"/govern.golden.streaming.Feed/Chat":      _Feed_Chat_policy,
+}
+
+var _Feed_Publish_policy = &policy.Method{
+	FullMethod: "/govern.golden.streaming.Feed/Publish",
+	Service:    "govern.golden.streaming.Feed",
+	Name:       "Publish",
+	Tier:       policy.TierSilver,
+	Timeout:    30 * time.Second,
+	Sampling:   0.1,
+	Idempotency: &policy.Idempotency{
+		TTL:   24 * time.Hour,
+		Lease: time.Minute,
 	},
-	"/govern.golden.streaming.Feed/Subscribe": {
-		FullMethod:      "/govern.golden.streaming.Feed/Subscribe",
-		Service:         "govern.golden.streaming.Feed",
-		Name:            "Subscribe",
-		ServerStreaming: true,
-		Tier:            policy.TierSilver,
-		Timeout:         30 * time.Second,
-		Sampling:        0.1,
-		Idempotency: &policy.Idempotency{
-			TTL:   24 * time.Hour,
-			Lease: time.Minute,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    2,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     time.Second,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    2,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.golden.streaming.Feed/Upload": {
-		FullMethod:      "/govern.golden.streaming.Feed/Upload",
-		Service:         "govern.golden.streaming.Feed",
-		Name:            "Upload",
-		ClientStreaming: true,
-		Tier:            policy.TierSilver,
-		Timeout:         30 * time.Second,
-		Sampling:        0.1,
+}
+
+var _Feed_Subscribe_policy = &policy.Method{
+	FullMethod:      "/govern.golden.streaming.Feed/Subscribe",
+	Service:         "govern.golden.streaming.Feed",
+	Name:            "Subscribe",
+	ServerStreaming: true,
+	Tier:            policy.TierSilver,
+	Timeout:         30 * time.Second,
+	Sampling:        0.1,
+	Idempotency: &policy.Idempotency{
+		TTL:   24 * time.Hour,
+		Lease: time.Minute,
 	},
-	"/govern.golden.streaming.Feed/Chat": {
-		FullMethod:      "/govern.golden.streaming.Feed/Chat",
-		Service:         "govern.golden.streaming.Feed",
-		Name:            "Chat",
-		ClientStreaming: true,
-		ServerStreaming: true,
-		Tier:            policy.TierSilver,
-		Timeout:         30 * time.Second,
-		Sampling:        0.1,
-		RateLimit: &policy.RateLimit{
-			RPS:   10,
-			Burst: 20,
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    2,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     time.Second,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
+	},
+}
+
+var _Feed_Upload_policy = &policy.Method{
+	FullMethod:      "/govern.golden.streaming.Feed/Upload",
+	Service:         "govern.golden.streaming.Feed",
+	Name:            "Upload",
+	ClientStreaming: true,
+	Tier:            policy.TierSilver,
+	Timeout:         30 * time.Second,
+	Sampling:        0.1,
+}
+
+var _Feed_Chat_policy = &policy.Method{
+	FullMethod:      "/govern.golden.streaming.Feed/Chat",
+	Service:         "govern.golden.streaming.Feed",
+	Name:            "Chat",
+	ClientStreaming: true,
+	ServerStreaming: true,
+	Tier:            policy.TierSilver,
+	Timeout:         30 * time.Second,
+	Sampling:        0.1,
+	RateLimit: &policy.RateLimit{
+		RPS:   10,
+		Burst: 20,
 	},
 }
 

@@ -20,162 +20,183 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var OrderServicePolicy = policy.Table{
-	"/govern.test.v1.OrderService/CreateOrder": {
-		FullMethod: "/govern.test.v1.OrderService/CreateOrder",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "CreateOrder",
-		Tier:       policy.TierGold,
-		Timeout:    time.Second,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			Required:  true,
-			KeyFields: []string{"client_id", "order.sn"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*CreateOrderRequest)
-				return OrderService_CreateOrderIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 10 * time.Millisecond,
-			MaxBackoff:     100 * time.Millisecond,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	"/govern.test.v1.OrderService/CreateOrder":   _OrderService_CreateOrder_policy,
+	"/govern.test.v1.OrderService/GetOrder":      _OrderService_GetOrder_policy,
+	"/govern.test.v1.OrderService/ListOrders":    _OrderService_ListOrders_policy,
+	"/govern.test.v1.OrderService/CancelOrder":   _OrderService_CancelOrder_policy,
+	"/govern.test.v1.OrderService/ReserveStock":  _OrderService_ReserveStock_policy,
+	"/govern.test.v1.OrderService/ChargePayment": _OrderService_ChargePayment_policy,
+	"/govern.test.v1.OrderService/SlowReport":    _OrderService_SlowReport_policy,
+	"/govern.test.v1.OrderService/RefreshCache":  _OrderService_RefreshCache_policy,
+	"/govern.test.v1.OrderService/WatchOrders":   _OrderService_WatchOrders_policy,
+	"/govern.test.v1.OrderService/SyncOrders":    _OrderService_SyncOrders_policy,
+	"/govern.test.v1.OrderService/Echo":          _OrderService_Echo_policy,
+	"/govern.test.v1.OrderService/Ping":          _OrderService_Ping_policy,
+}
+
+var _OrderService_CreateOrder_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/CreateOrder",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "CreateOrder",
+	Tier:       policy.TierGold,
+	Timeout:    time.Second,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		Required:  true,
+		KeyFields: []string{"client_id", "order.sn"},
+		Key:       _OrderService_CreateOrder_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
 	},
-	"/govern.test.v1.OrderService/GetOrder": {
-		FullMethod:       "/govern.test.v1.OrderService/GetOrder",
-		Service:          "govern.test.v1.OrderService",
-		Name:             "GetOrder",
-		Tier:             policy.TierSilver,
-		Timeout:          2 * time.Second,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.NoSideEffects,
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 10 * time.Millisecond,
-			MaxBackoff:     100 * time.Millisecond,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 10 * time.Millisecond,
+		MaxBackoff:     100 * time.Millisecond,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.test.v1.OrderService/ListOrders": {
-		FullMethod:       "/govern.test.v1.OrderService/ListOrders",
-		Service:          "govern.test.v1.OrderService",
-		Name:             "ListOrders",
-		Tier:             policy.TierBronze,
-		Timeout:          2 * time.Second,
-		Sampling:         0.01,
-		IdempotencyLevel: policy.NoSideEffects,
+}
+
+var _OrderService_GetOrder_policy = &policy.Method{
+	FullMethod:       "/govern.test.v1.OrderService/GetOrder",
+	Service:          "govern.test.v1.OrderService",
+	Name:             "GetOrder",
+	Tier:             policy.TierSilver,
+	Timeout:          2 * time.Second,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 10 * time.Millisecond,
+		MaxBackoff:     100 * time.Millisecond,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/govern.test.v1.OrderService/CancelOrder": {
-		FullMethod: "/govern.test.v1.OrderService/CancelOrder",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "CancelOrder",
-		Tier:       policy.TierSilver,
-		Timeout:    2 * time.Second,
-		Sampling:   0.1,
-		Idempotency: &policy.Idempotency{
-			Required: true,
-			TTL:      24 * time.Hour,
-			Lease:    10 * time.Second,
-		},
+}
+
+var _OrderService_ListOrders_policy = &policy.Method{
+	FullMethod:       "/govern.test.v1.OrderService/ListOrders",
+	Service:          "govern.test.v1.OrderService",
+	Name:             "ListOrders",
+	Tier:             policy.TierBronze,
+	Timeout:          2 * time.Second,
+	Sampling:         0.01,
+	IdempotencyLevel: policy.NoSideEffects,
+}
+
+var _OrderService_CancelOrder_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/CancelOrder",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "CancelOrder",
+	Tier:       policy.TierSilver,
+	Timeout:    2 * time.Second,
+	Sampling:   0.1,
+	Idempotency: &policy.Idempotency{
+		Required: true,
+		TTL:      24 * time.Hour,
+		Lease:    10 * time.Second,
 	},
-	"/govern.test.v1.OrderService/ReserveStock": {
-		FullMethod: "/govern.test.v1.OrderService/ReserveStock",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "ReserveStock",
-		Tier:       policy.TierSilver,
-		Timeout:    2 * time.Second,
-		Sampling:   0.1,
-		RateLimit: &policy.RateLimit{
-			RPS:   5,
-			Burst: 5,
-		},
+}
+
+var _OrderService_ReserveStock_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/ReserveStock",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "ReserveStock",
+	Tier:       policy.TierSilver,
+	Timeout:    2 * time.Second,
+	Sampling:   0.1,
+	RateLimit: &policy.RateLimit{
+		RPS:   5,
+		Burst: 5,
 	},
-	"/govern.test.v1.OrderService/ChargePayment": {
-		FullMethod: "/govern.test.v1.OrderService/ChargePayment",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "ChargePayment",
-		Tier:       policy.TierSilver,
-		Timeout:    2 * time.Second,
-		Sampling:   0.1,
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      4,
-			Window:           10 * time.Second,
-			OpenFor:          200 * time.Millisecond,
-			HalfOpenRequests: 1,
-		},
+}
+
+var _OrderService_ChargePayment_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/ChargePayment",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "ChargePayment",
+	Tier:       policy.TierSilver,
+	Timeout:    2 * time.Second,
+	Sampling:   0.1,
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      4,
+		Window:           10 * time.Second,
+		OpenFor:          200 * time.Millisecond,
+		HalfOpenRequests: 1,
 	},
-	"/govern.test.v1.OrderService/SlowReport": {
-		FullMethod:       "/govern.test.v1.OrderService/SlowReport",
-		Service:          "govern.test.v1.OrderService",
-		Name:             "SlowReport",
-		Tier:             policy.TierSilver,
-		Timeout:          200 * time.Millisecond,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.NoSideEffects,
+}
+
+var _OrderService_SlowReport_policy = &policy.Method{
+	FullMethod:       "/govern.test.v1.OrderService/SlowReport",
+	Service:          "govern.test.v1.OrderService",
+	Name:             "SlowReport",
+	Tier:             policy.TierSilver,
+	Timeout:          200 * time.Millisecond,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.NoSideEffects,
+}
+
+var _OrderService_RefreshCache_policy = &policy.Method{
+	FullMethod:       "/govern.test.v1.OrderService/RefreshCache",
+	Service:          "govern.test.v1.OrderService",
+	Name:             "RefreshCache",
+	Tier:             policy.TierSilver,
+	Timeout:          2 * time.Second,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.Idempotent,
+	Retry: &policy.Retry{
+		MaxAttempts:    4,
+		InitialBackoff: 20 * time.Millisecond,
+		MaxBackoff:     200 * time.Millisecond,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
+		Adaptive:       true,
 	},
-	"/govern.test.v1.OrderService/RefreshCache": {
-		FullMethod:       "/govern.test.v1.OrderService/RefreshCache",
-		Service:          "govern.test.v1.OrderService",
-		Name:             "RefreshCache",
-		Tier:             policy.TierSilver,
-		Timeout:          2 * time.Second,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.Idempotent,
-		Retry: &policy.Retry{
-			MaxAttempts:    4,
-			InitialBackoff: 20 * time.Millisecond,
-			MaxBackoff:     200 * time.Millisecond,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
-			Adaptive:       true,
-		},
+}
+
+var _OrderService_WatchOrders_policy = &policy.Method{
+	FullMethod:      "/govern.test.v1.OrderService/WatchOrders",
+	Service:         "govern.test.v1.OrderService",
+	Name:            "WatchOrders",
+	ServerStreaming: true,
+	Tier:            policy.TierSilver,
+	Timeout:         5 * time.Second,
+	Sampling:        0.1,
+}
+
+var _OrderService_SyncOrders_policy = &policy.Method{
+	FullMethod:      "/govern.test.v1.OrderService/SyncOrders",
+	Service:         "govern.test.v1.OrderService",
+	Name:            "SyncOrders",
+	ClientStreaming: true,
+	ServerStreaming: true,
+	Tier:            policy.TierSilver,
+	Timeout:         2 * time.Second,
+	Sampling:        0.1,
+	RateLimit: &policy.RateLimit{
+		RPS:   100,
+		Burst: 10,
 	},
-	"/govern.test.v1.OrderService/WatchOrders": {
-		FullMethod:      "/govern.test.v1.OrderService/WatchOrders",
-		Service:         "govern.test.v1.OrderService",
-		Name:            "WatchOrders",
-		ServerStreaming: true,
-		Tier:            policy.TierSilver,
-		Timeout:         5 * time.Second,
-		Sampling:        0.1,
-	},
-	"/govern.test.v1.OrderService/SyncOrders": {
-		FullMethod:      "/govern.test.v1.OrderService/SyncOrders",
-		Service:         "govern.test.v1.OrderService",
-		Name:            "SyncOrders",
-		ClientStreaming: true,
-		ServerStreaming: true,
-		Tier:            policy.TierSilver,
-		Timeout:         2 * time.Second,
-		Sampling:        0.1,
-		RateLimit: &policy.RateLimit{
-			RPS:   100,
-			Burst: 10,
-		},
-	},
-	"/govern.test.v1.OrderService/Echo": {
-		FullMethod: "/govern.test.v1.OrderService/Echo",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "Echo",
-		Tier:       policy.TierSilver,
-		Timeout:    2 * time.Second,
-		Sampling:   0.1,
-	},
-	"/govern.test.v1.OrderService/Ping": {
-		FullMethod: "/govern.test.v1.OrderService/Ping",
-		Service:    "govern.test.v1.OrderService",
-		Name:       "Ping",
-		Disabled:   true,
-		Tier:       policy.TierSilver,
-		Timeout:    2 * time.Second,
-		Sampling:   0.1,
-	},
+}
+
+var _OrderService_Echo_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/Echo",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "Echo",
+	Tier:       policy.TierSilver,
+	Timeout:    2 * time.Second,
+	Sampling:   0.1,
+}
+
+var _OrderService_Ping_policy = &policy.Method{
+	FullMethod: "/govern.test.v1.OrderService/Ping",
+	Service:    "govern.test.v1.OrderService",
+	Name:       "Ping",
+	Disabled:   true,
+	Tier:       policy.TierSilver,
+	Timeout:    2 * time.Second,
+	Sampling:   0.1,
 }
 
 // OrderService_CreateOrderIdempotencyKey derives the idempotency key of OrderService.CreateOrder
@@ -197,6 +218,11 @@ func OrderService_CreateOrderIdempotencyKey(req *CreateOrderRequest) (key string
 	return policy.JoinKey(k0, k1), true
 }
 
+func _OrderService_CreateOrder_key(req any) (string, bool) {
+	r, _ := req.(*CreateOrderRequest)
+	return OrderService_CreateOrderIdempotencyKey(r)
+}
+
 // OrderServiceServiceConfig is the gRPC service config of govern.test.v1.OrderService: per-method
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
@@ -206,77 +232,17 @@ const OrderServiceServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.
 // annotations, each with its method's policy. Metrics label requests with
 // Pattern, never with the raw path.
 var OrderServiceRoutes = []policy.Route{
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/orders",
-		Body:       "*",
-		FullMethod: "/govern.test.v1.OrderService/CreateOrder",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/CreateOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders/{id}",
-		FullMethod: "/govern.test.v1.OrderService/GetOrder",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/GetOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders",
-		FullMethod: "/govern.test.v1.OrderService/ListOrders",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/ListOrders"],
-	},
-	{
-		HTTPMethod: "DELETE",
-		Pattern:    "/v1/orders/{id}",
-		FullMethod: "/govern.test.v1.OrderService/CancelOrder",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/CancelOrder"],
-	},
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/stock:reserve",
-		Body:       "*",
-		FullMethod: "/govern.test.v1.OrderService/ReserveStock",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/ReserveStock"],
-	},
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/payments",
-		Body:       "*",
-		FullMethod: "/govern.test.v1.OrderService/ChargePayment",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/ChargePayment"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/reports/{name}",
-		FullMethod: "/govern.test.v1.OrderService/SlowReport",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/SlowReport"],
-	},
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/cache:refresh",
-		Body:       "*",
-		FullMethod: "/govern.test.v1.OrderService/RefreshCache",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/RefreshCache"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders:watch",
-		FullMethod: "/govern.test.v1.OrderService/WatchOrders",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/WatchOrders"],
-	},
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/echo",
-		Body:       "*",
-		FullMethod: "/govern.test.v1.OrderService/Echo",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/Echo"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/echo/{message}",
-		FullMethod: "/govern.test.v1.OrderService/Echo",
-		Policy:     OrderServicePolicy["/govern.test.v1.OrderService/Echo"],
-	},
+	{HTTPMethod: "POST", Pattern: "/v1/orders", Body: "*", FullMethod: "/govern.test.v1.OrderService/CreateOrder", Policy: _OrderService_CreateOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders/{id}", FullMethod: "/govern.test.v1.OrderService/GetOrder", Policy: _OrderService_GetOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders", FullMethod: "/govern.test.v1.OrderService/ListOrders", Policy: _OrderService_ListOrders_policy},
+	{HTTPMethod: "DELETE", Pattern: "/v1/orders/{id}", FullMethod: "/govern.test.v1.OrderService/CancelOrder", Policy: _OrderService_CancelOrder_policy},
+	{HTTPMethod: "POST", Pattern: "/v1/stock:reserve", Body: "*", FullMethod: "/govern.test.v1.OrderService/ReserveStock", Policy: _OrderService_ReserveStock_policy},
+	{HTTPMethod: "POST", Pattern: "/v1/payments", Body: "*", FullMethod: "/govern.test.v1.OrderService/ChargePayment", Policy: _OrderService_ChargePayment_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/reports/{name}", FullMethod: "/govern.test.v1.OrderService/SlowReport", Policy: _OrderService_SlowReport_policy},
+	{HTTPMethod: "POST", Pattern: "/v1/cache:refresh", Body: "*", FullMethod: "/govern.test.v1.OrderService/RefreshCache", Policy: _OrderService_RefreshCache_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders:watch", FullMethod: "/govern.test.v1.OrderService/WatchOrders", Policy: _OrderService_WatchOrders_policy},
+	{HTTPMethod: "POST", Pattern: "/v1/echo", Body: "*", FullMethod: "/govern.test.v1.OrderService/Echo", Policy: _OrderService_Echo_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/echo/{message}", FullMethod: "/govern.test.v1.OrderService/Echo", Policy: _OrderService_Echo_policy},
 }
 
 // RegisterOrderServiceGateway mounts the grpc-gateway handlers of govern.test.v1.OrderService
@@ -291,19 +257,21 @@ func RegisterOrderServiceGateway(ctx context.Context, mux *runtime.ServeMux, con
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var InventoryServicePolicy = policy.Table{
-	"/govern.test.v1.InventoryService/GetStock": {
-		FullMethod:       "/govern.test.v1.InventoryService/GetStock",
-		Service:          "govern.test.v1.InventoryService",
-		Name:             "GetStock",
-		Tier:             policy.TierGold,
-		Timeout:          2 * time.Second,
-		Sampling:         1,
-		IdempotencyLevel: policy.NoSideEffects,
-		RateLimit: &policy.RateLimit{
-			RPS:   5,
-			Burst: 5,
-			Scope: policy.ScopeDistributed,
-		},
+	"/govern.test.v1.InventoryService/GetStock": _InventoryService_GetStock_policy,
+}
+
+var _InventoryService_GetStock_policy = &policy.Method{
+	FullMethod:       "/govern.test.v1.InventoryService/GetStock",
+	Service:          "govern.test.v1.InventoryService",
+	Name:             "GetStock",
+	Tier:             policy.TierGold,
+	Timeout:          2 * time.Second,
+	Sampling:         1,
+	IdempotencyLevel: policy.NoSideEffects,
+	RateLimit: &policy.RateLimit{
+		RPS:   5,
+		Burst: 5,
+		Scope: policy.ScopeDistributed,
 	},
 }
 
@@ -316,12 +284,7 @@ const InventoryServiceServiceConfig = `{"methodConfig":[{"name":[{"service":"gov
 // annotations, each with its method's policy. Metrics label requests with
 // Pattern, never with the raw path.
 var InventoryServiceRoutes = []policy.Route{
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/stock/{sku}",
-		FullMethod: "/govern.test.v1.InventoryService/GetStock",
-		Policy:     InventoryServicePolicy["/govern.test.v1.InventoryService/GetStock"],
-	},
+	{HTTPMethod: "GET", Pattern: "/v1/stock/{sku}", FullMethod: "/govern.test.v1.InventoryService/GetStock", Policy: _InventoryService_GetStock_policy},
 }
 
 // RegisterInventoryServiceGateway mounts the grpc-gateway handlers of govern.test.v1.InventoryService
