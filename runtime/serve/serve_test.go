@@ -70,14 +70,18 @@ func TestNewHTTPServerSetsEveryTimeout(t *testing.T) {
 func TestValidate(t *testing.T) {
 	lis := listen(t)
 	defer lis.Close()
+	// The misconfiguration Run must refuse, constructed on purpose.
+	nilHandler := new(http.Server)
+	nilHandler.ReadHeaderTimeout = time.Second
+	noTimeouts := NewHTTPServer(http.NewServeMux(), WithReadHeaderTimeout(0), WithReadTimeout(0))
 	tests := []struct {
 		name    string
 		opts    []Option
 		wantErr string
 	}{
 		{name: "nothing", wantErr: "nothing to serve"},
-		{name: "nil handler", opts: []Option{WithHTTP("admin", lis, &http.Server{ReadHeaderTimeout: time.Second})}, wantErr: "DefaultServeMux"},
-		{name: "no timeouts", opts: []Option{WithHTTP("admin", lis, &http.Server{Handler: http.NewServeMux()})}, wantErr: "no read timeouts"},
+		{name: "nil handler", opts: []Option{WithHTTP("admin", lis, nilHandler)}, wantErr: "DefaultServeMux"},
+		{name: "no timeouts", opts: []Option{WithHTTP("admin", lis, noTimeouts)}, wantErr: "no read timeouts"},
 		{name: "nil grpc", opts: []Option{WithGRPC(lis, nil)}, wantErr: "gRPC listener 0"},
 	}
 	for _, tt := range tests {
