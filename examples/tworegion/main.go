@@ -1,16 +1,25 @@
-// Command tworegion is the two-region retry experiment of docs/client.md:
-// one client calls a near server (2 ms) and a far one (200 ms injected RTT,
-// random failures, and load shedding above a concurrency limit) with the
-// same retry policy, once with gRPC's fixed exponential backoff (native
-// retry through the service config) and once with govern's RTT-adaptive
-// backoff, and prints P50/P99 of the successful calls, success ratio and
-// attempts per call for each region.
+// Command tworegion is the two-region retry experiment of docs/client.md.
 //
-//	go run ./examples/tworegion            # ~20 s, loopback only
+// One client calls a near server (2 ms RTT, 5% random UNAVAILABLE) and a far
+// one (200 ms injected RTT, 5% random UNAVAILABLE, plus a brownout: the first
+// 1.2 s of every 3 s every attempt fails) with one retry policy (4 attempts,
+// UNAVAILABLE, multiplier 2, max backoff 1 s) in four modes:
+//
+//   - fixed-10ms: gRPC's native exponential backoff from 10 ms, the value
+//     that suits the near region;
+//   - fixed-200ms: the same from 200 ms, the value that suits the far one;
+//   - adaptive-20ms: govern's RTT-adaptive backoff from 10 ms with the
+//     policy's declared in-region baseline of 20 ms;
+//   - adaptive-learned: the same with the baseline learned per target from
+//     the first window.
+//
+// It prints, per mode and region, the success ratio, attempts per call and
+// P50/P99 of the successful calls. Both servers listen on 127.0.0.1; the
+// load is open-loop (a fixed arrival rate per region) and bounded by
+// -duration per mode, so the run stops by itself (about 30 s by default).
+//
+//	go run ./examples/tworegion
 //	go run ./examples/tworegion -duration 3s
-//
-// Both servers listen on 127.0.0.1; the load is open-loop (a fixed arrival
-// rate per region) and bounded by -duration, so the run stops by itself.
 package main
 
 import (
@@ -22,7 +31,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -39,29 +47,50 @@ import (
 // Region is one simulated server and the load sent to it.
 type Region struct {
 	Name string
-	// RTT is the latency injected into every attempt.
+	// RTT is the latency injected into every attempt, failed or not.
 	RTT time.Duration
 	// FailureRatio is the share of attempts failing with UNAVAILABLE at random.
 	FailureRatio float64
-	// Capacity is how many attempts the server works on at once; more wait
-	// in a queue for up to QueueTimeout, then are shed with UNAVAILABLE.
-	// Zero means unlimited.
-	Capacity     int
-	QueueTimeout time.Duration
+	// For BrownoutFor out of every BrownoutEvery (from the server's start)
+	// every attempt fails with UNAVAILABLE. Zero BrownoutEvery: none.
+	BrownoutEvery, BrownoutFor time.Duration
 	// Rate is the arrival rate of logical calls, per second.
 	Rate float64
+}
+
+// Mode is one way of retrying.
+type Mode struct {
+	Name string
+	// Adaptive selects govern's adaptive interceptor instead of gRPC's
+	// native retry.
+	Adaptive bool
+	// InitialBackoff of the policy.
+	InitialBackoff time.Duration
+	// RTTBaseline is the policy's declared baseline; zero learns it per
+	// target from the first window.
+	RTTBaseline time.Duration
+}
+
+// Modes are the modes the experiment compares.
+var Modes = []Mode{
+	{Name: "fixed-10ms", InitialBackoff: 10 * time.Millisecond},
+	{Name: "fixed-200ms", InitialBackoff: 200 * time.Millisecond},
+	{Name: "adaptive-20ms", Adaptive: true, InitialBackoff: 10 * time.Millisecond, RTTBaseline: 20 * time.Millisecond},
+	{Name: "adaptive-learned", Adaptive: true, InitialBackoff: 10 * time.Millisecond},
 }
 
 // Config is one run of the experiment.
 type Config struct {
 	Regions  []Region
 	Duration time.Duration
-	// Retry is the policy of the called method; Adaptive is set per mode.
+	// Retry is the policy of the called method; Mode sets Adaptive,
+	// InitialBackoff and RTTBaseline.
 	Retry    policy.Retry
 	Deadline time.Duration
 	Seed     uint64
-	// BudgetTokens and BudgetRatio configure the retry budget of both modes
-	// (gRPC's retryThrottling and govern's bucket alike).
+	// BudgetTokens and BudgetRatio configure the retry budget of every mode
+	// (gRPC's retryThrottling and govern's bucket alike). The default is
+	// generous so that the backoff, not the budget, decides the outcome.
 	BudgetTokens, BudgetRatio float64
 }
 
@@ -70,14 +99,15 @@ func DefaultConfig() Config {
 	return Config{
 		Regions: []Region{
 			{Name: "near", RTT: 2 * time.Millisecond, FailureRatio: 0.05, Rate: 100},
-			{Name: "far", RTT: 200 * time.Millisecond, FailureRatio: 0.10, Capacity: 8, QueueTimeout: 200 * time.Millisecond, Rate: 44},
+			{Name: "far", RTT: 200 * time.Millisecond, FailureRatio: 0.05, Rate: 25,
+				BrownoutEvery: 3 * time.Second, BrownoutFor: 1200 * time.Millisecond},
 		},
-		Duration: 8 * time.Second,
-		Retry: policy.Retry{MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second,
-			Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
-		Deadline:     3 * time.Second,
+		Duration: 6 * time.Second,
+		Retry: policy.Retry{MaxAttempts: 4, MaxBackoff: time.Second, Multiplier: 2,
+			Codes: []codes.Code{codes.Unavailable}},
+		Deadline:     4 * time.Second,
 		Seed:         1,
-		BudgetTokens: 100,
+		BudgetTokens: 1000,
 		BudgetRatio:  1,
 	}
 }
@@ -86,7 +116,7 @@ func DefaultConfig() Config {
 type Result struct {
 	Mode, Region    string
 	Calls, OK       int
-	Attempts, Shed  int
+	Attempts        int
 	P50, P99        time.Duration
 	SuccessRatio    float64
 	AttemptsPerCall float64
@@ -96,10 +126,10 @@ type Result struct {
 
 func main() {
 	cfg := DefaultConfig()
-	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "load duration per mode (bounded: at most 30s)")
-	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the scripted failures")
-	flag.Float64Var(&cfg.BudgetTokens, "budget-tokens", cfg.BudgetTokens, "retry budget max tokens (gRFC A6), both modes")
-	flag.Float64Var(&cfg.BudgetRatio, "budget-ratio", cfg.BudgetRatio, "retry budget token ratio (gRFC A6), both modes")
+	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "load duration per mode (at most 30s)")
+	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the scripted random failures")
+	flag.Float64Var(&cfg.BudgetTokens, "budget-tokens", cfg.BudgetTokens, "retry budget max tokens (gRFC A6), every mode")
+	flag.Float64Var(&cfg.BudgetRatio, "budget-ratio", cfg.BudgetRatio, "retry budget token ratio (gRFC A6), every mode")
 	flag.Parse()
 	cfg.Duration = min(cfg.Duration, 30*time.Second)
 	ctx := context.Background()
@@ -118,43 +148,23 @@ func main() {
 // Print writes results as a table.
 func Print(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tregion\tcalls\tok\tattempts/call\tshed\tP50 ok\tP99 ok\t")
+	fmt.Fprintln(tw, "mode\tregion\tcalls\tok\tattempts/call\tP50 ok\tP99 ok\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.2f\t%d\t%v\t%v\t\n", r.Mode, r.Region, r.Calls, 100*r.SuccessRatio,
-			r.AttemptsPerCall, r.Shed, r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.2f\t%v\t%v\t\n", r.Mode, r.Region, r.Calls, 100*r.SuccessRatio,
+			r.AttemptsPerCall, r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond))
 	}
 	_ = tw.Flush()
-}
-
-// Mode is one way of retrying the same policy.
-type Mode struct {
-	Name string
-	// Adaptive selects govern's adaptive interceptor instead of gRPC's
-	// native retry.
-	Adaptive bool
-	// RTTBaseline is the policy's declared baseline; zero learns it per
-	// target from the first window.
-	RTTBaseline time.Duration
-}
-
-// Modes are the modes the experiment compares: gRPC's fixed exponential
-// backoff, and the adaptive one with a learned and with a declared
-// (in-region, 20 ms) baseline.
-var Modes = []Mode{
-	{Name: "fixed"},
-	{Name: "adaptive-learned", Adaptive: true},
-	{Name: "adaptive-20ms", Adaptive: true, RTTBaseline: 20 * time.Millisecond},
 }
 
 // Run serves the regions, drives the load through client.DialOptions with
 // the retry policy in the given mode, and reports per region.
 func Run(ctx context.Context, cfg Config, m Mode) ([]Result, error) {
-	mode := m.Name
 	pol := cfg.Retry
-	pol.Adaptive, pol.RTTBaseline = m.Adaptive, m.RTTBaseline
+	pol.Adaptive, pol.InitialBackoff, pol.RTTBaseline = m.Adaptive, m.InitialBackoff, m.RTTBaseline
 	table := policy.Table{retrytest.Get: {FullMethod: retrytest.Get, Service: retrytest.Service, Name: "Get",
 		IdempotencyLevel: policy.NoSideEffects, Retry: &pol}}
-	dopts, err := client.DialOptions(table, client.WithRTTWindow(2*time.Second), client.WithRetryBudget(cfg.BudgetTokens, cfg.BudgetRatio))
+	dopts, err := client.DialOptions(table, client.WithRTTWindow(3*time.Second),
+		client.WithRetryBudget(cfg.BudgetTokens, cfg.BudgetRatio))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +174,7 @@ func Run(ctx context.Context, cfg Config, m Mode) ([]Result, error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, reg := range cfg.Regions {
-		srv, shed, err := startRegion(reg, cfg.Seed+uint64(i))
+		srv, err := startRegion(reg, cfg.Seed+uint64(i))
 		if err != nil {
 			return nil, err
 		}
@@ -176,8 +186,8 @@ func Run(ctx context.Context, cfg Config, m Mode) ([]Result, error) {
 		defer cc.Close()
 		wg.Go(func() {
 			lat, calls := drive(ctx, cc, reg.Rate, cfg.Duration, cfg.Deadline)
-			r := Result{Mode: mode, Region: reg.Name, Calls: calls, OK: len(lat), order: i,
-				Attempts: srv.Attempts(retrytest.Get), Shed: int(shed.Load())}
+			r := Result{Mode: m.Name, Region: reg.Name, Calls: calls, OK: len(lat), order: i,
+				Attempts: srv.Attempts(retrytest.Get)}
 			if calls > 0 {
 				r.SuccessRatio = float64(r.OK) / float64(calls)
 				r.AttemptsPerCall = float64(r.Attempts) / float64(calls)
@@ -193,37 +203,23 @@ func Run(ctx context.Context, cfg Config, m Mode) ([]Result, error) {
 	return results, nil
 }
 
-// startRegion serves a region's script: queue for a worker (shed after
-// QueueTimeout), sleep the RTT, fail at random.
-func startRegion(reg Region, seed uint64) (*retrytest.Server, *atomic.Int64, error) {
-	var shed atomic.Int64
+// startRegion serves a region's script: wait the RTT, then fail during a
+// brownout or at random.
+func startRegion(reg Region, seed uint64) (*retrytest.Server, error) {
 	var mu sync.Mutex
-	var workers chan struct{}
-	if reg.Capacity > 0 {
-		workers = make(chan struct{}, reg.Capacity)
-	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	srv, err := retrytest.Start(func(ctx context.Context, _ retrytest.Attempt) (string, error) {
-		if workers != nil {
-			q := time.NewTimer(reg.QueueTimeout)
-			select {
-			case workers <- struct{}{}:
-				q.Stop()
-				defer func() { <-workers }()
-			case <-q.C:
-				shed.Add(1)
-				return "", status.Error(codes.Unavailable, "overloaded: shedding load")
-			case <-ctx.Done():
-				q.Stop()
-				return "", status.FromContextError(ctx.Err()).Err()
-			}
-		}
+	begin := time.Now()
+	return retrytest.Start(func(ctx context.Context, _ retrytest.Attempt) (string, error) {
+		arrived := time.Since(begin)
 		t := time.NewTimer(reg.RTT)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			return "", status.FromContextError(ctx.Err()).Err()
+		}
+		if reg.BrownoutEvery > 0 && arrived%reg.BrownoutEvery < reg.BrownoutFor {
+			return "", status.Error(codes.Unavailable, "brownout")
 		}
 		mu.Lock()
 		fail := rng.Float64() < reg.FailureRatio
@@ -233,7 +229,6 @@ func startRegion(reg Region, seed uint64) (*retrytest.Server, *atomic.Int64, err
 		}
 		return "ok", nil
 	})
-	return srv, &shed, err
 }
 
 // drive sends rate×d calls, the i-th at i/rate seconds (open loop: a call
@@ -282,6 +277,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
+// quantile is the nearest-rank q-quantile of lat.
 func quantile(lat []time.Duration, q float64) time.Duration {
 	if len(lat) == 0 {
 		return 0
