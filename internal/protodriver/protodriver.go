@@ -194,7 +194,44 @@ func (p Plugin) Run(ctx context.Context, dir string, req *pluginpb.CodeGenerator
 	if resp.Error != nil {
 		return nil, fmt.Errorf("%s: %s", p.Name(), resp.GetError())
 	}
+	if err := checkFeatures(p.Name(), req, resp); err != nil {
+		return nil, err
+	}
 	return resp, nil
+}
+
+// checkFeatures refuses a response from a plugin that did not declare
+// support for a feature the files to generate use, as protoc does: such a
+// plugin silently generates wrong code (a proto3 optional field without
+// presence).
+func checkFeatures(name string, req *pluginpb.CodeGeneratorRequest, resp *pluginpb.CodeGeneratorResponse) error {
+	supported := resp.GetSupportedFeatures()
+	for _, f := range req.GetProtoFile() {
+		if !slices.Contains(req.GetFileToGenerate(), f.GetName()) {
+			continue
+		}
+		if f.GetSyntax() == "editions" && supported&uint64(pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS) == 0 {
+			return fmt.Errorf("%s does not support editions, which %s uses: upgrade the plugin or use syntax = \"proto3\"", name, f.GetName())
+		}
+		if usesProto3Optional(f.GetMessageType()) && supported&uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL) == 0 {
+			return fmt.Errorf("%s does not support proto3 optional fields, which %s uses: upgrade the plugin", name, f.GetName())
+		}
+	}
+	return nil
+}
+
+func usesProto3Optional(messages []*descriptorpb.DescriptorProto) bool {
+	for _, m := range messages {
+		for _, field := range m.GetField() {
+			if field.GetProto3Optional() {
+				return true
+			}
+		}
+		if usesProto3Optional(m.GetNestedType()) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteFiles writes the files of resp under outDir and returns their paths.

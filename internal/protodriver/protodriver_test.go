@@ -264,3 +264,19 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+func TestCheckFeatures(t *testing.T) {
+	compiled, err := Compile(t.Context(), []string{"testdata/plain"}, []string{"plain/v1/plain.proto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := compiled.Request("")
+	optional := uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL)
+	if err := checkFeatures("p", req, &pluginpb.CodeGeneratorResponse{SupportedFeatures: &optional}); err != nil {
+		t.Errorf("plugin declaring proto3 optional: %v", err)
+	}
+	err = checkFeatures("p", req, &pluginpb.CodeGeneratorResponse{})
+	if err == nil || !strings.Contains(err.Error(), "proto3 optional") || !strings.Contains(err.Error(), "plain/v1/plain.proto") {
+		t.Errorf("plugin without proto3 optional support: %v", err)
+	}
+}

@@ -90,6 +90,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	stopService(t, proc)
 
+	// The service's own tool directives: validate its config, regenerate.
+	if got := goCmd(t, out, "tool", "govscaffold", "validate-config", "--strict", "config.yaml"); strings.TrimSpace(got) != "" {
+		t.Errorf("generated config.yaml is not clean under --strict:\n%s", got)
+	}
+	goCmd(t, out, "tool", "govscaffold", "generate")
 	lint := strings.TrimSpace(goCmd(t, out, "tool", "-n", "govern-lint"))
 	goCmd(t, out, "vet", "-vettool="+lint, "./...")
 	goCmd(t, out, "test", "-count=1", "./...")
