@@ -23,6 +23,7 @@
 // A call with a propagated parent always gets a span, recording or not, so
 // the trace context reaches downstream calls. otelgrpc's stats handler is
 // not used because it starts a span (recording or not) and builds
-// attributes for every call and every message, more than the governed
-// chain's whole per-call budget (docs/benchmarks.md).
+// attributes for every call and every message, whatever the sampling
+// decision; a plain tracer.Start per call is what the competitor chains in
+// docs/benchmarks.md pay.
 package tracing

@@ -224,3 +224,29 @@ func BenchmarkStartUnsampledRoot(b *testing.B) {
 		End(span, codes.OK, nil)
 	}
 }
+
+// FuzzStartWithHeaders feeds caller-controlled trace headers to the span
+// starter: whatever a caller sends, Start must not panic and must return a
+// usable context.
+func FuzzStartWithHeaders(f *testing.F) {
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1", "4bf92f3577b34da6a3ce929d0e0e4736", "vendor=x")
+	f.Add("", "", "", "")
+	f.Add("ff-zz", "-", "0", ",,,=")
+	table := testTable()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(NewSampler(table)))
+	f.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	mt := NewServer(tp, nil).Method(table["/shop.v1.Orders/Gold"])
+	f.Fuzz(func(t *testing.T, traceparent, b3single, b3trace, tracestate string) {
+		md := metadata.MD{}
+		for k, v := range map[string]string{"traceparent": traceparent, "b3": b3single, "x-b3-traceid": b3trace, "tracestate": tracestate} {
+			if v != "" {
+				md.Set(k, v)
+			}
+		}
+		ctx, span := mt.Start(metadata.NewIncomingContext(context.Background(), md))
+		if ctx == nil || span == nil {
+			t.Fatal("gold method returned no context or span")
+		}
+		End(span, codes.OK, nil)
+	})
+}
