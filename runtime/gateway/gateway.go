@@ -75,6 +75,7 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 		m := newHTTPMetrics(cfg.registerer, cfg.buckets)
 		muxOpts = append(muxOpts,
 			runtime.WithMiddlewares(m.middleware),
+			runtime.WithMetadata(captureTemplate),
 			runtime.WithRoutingErrorHandler(m.routingErrorHandler(runtime.DefaultRoutingErrorHandler)),
 		)
 	}

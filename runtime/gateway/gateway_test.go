@@ -452,3 +452,31 @@ func codeSnake(c codes.Code) string {
 	}
 	return b.String()
 }
+
+func TestMetricsPreferDeclaredTemplate(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	mux := NewServeMux(WithRegisterer(reg))
+	// Generated handlers annotate the declared template; the metric uses it
+	// rather than re-rendering the compiled pattern.
+	err := mux.HandlePath("GET", "/v1/things/{id}", func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+		if _, err := runtime.AnnotateContext(r.Context(), mux, r, "/s.S/M", runtime.WithHTTPPathPattern("/v1/things/{id} (declared)")); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A handler that never annotates falls back to the rendered pattern.
+	if err := mux.HandlePath("GET", "/v1/raw/{id}", func(http.ResponseWriter, *http.Request, map[string]string) {}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, mux, "GET", "/v1/things/1", nil)
+	do(t, mux, "GET", "/v1/raw/1", nil)
+	routes := map[string]bool{}
+	for _, s := range series(t, reg, MetricRequestDuration) {
+		routes[s["route"]] = true
+	}
+	if !routes["/v1/things/{id} (declared)"] || !routes["/v1/raw/{id}"] || len(routes) != 2 {
+		t.Fatalf("routes = %v", routes)
+	}
+}

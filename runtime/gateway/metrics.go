@@ -11,6 +11,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/metadata"
 )
 
 // Metric names.
@@ -70,18 +71,45 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	panic("gateway: registering HTTP metrics: " + err.Error() + "; pass a Registerer without a conflicting metric")
 }
 
+// routeHolder receives the declared route template from the generated
+// handler (through captureTemplate) for the middleware that times it.
+type routeHolder struct{ template string }
+
+type routeHolderKey struct{}
+
 // middleware times every matched request under its route template.
 func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		start := time.Now()
+		holder := &routeHolder{}
+		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, holder))
 		rec := &statusRecorder{ResponseWriter: w}
 		next(rec, r, params)
-		route, ok := routeTemplate(r.Context(), &m.templates)
-		if !ok {
-			route = "unknown"
+		route := holder.template
+		if route == "" {
+			// The handler failed before annotating its context (or is not
+			// generated code): print the matched pattern instead.
+			var ok bool
+			if route, ok = routeTemplate(r.Context(), &m.templates); !ok {
+				route = "unknown"
+			}
 		}
 		m.duration.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(rec.code())).Observe(time.Since(start).Seconds())
 	}
+}
+
+// captureTemplate is a metadata annotator: generated handlers run it inside
+// runtime.AnnotateContext, whose context carries the route template as
+// declared in the proto. Handing it to the middleware's holder saves
+// rendering the compiled pattern (a dozen allocations) on every request.
+// It adds no metadata.
+func captureTemplate(ctx context.Context, r *http.Request) metadata.MD {
+	if holder, ok := r.Context().Value(routeHolderKey{}).(*routeHolder); ok {
+		if template, ok := runtime.HTTPPathPattern(ctx); ok {
+			holder.template = template
+		}
+	}
+	return nil
 }
 
 // routingErrorHandler counts unmatched requests and answers them with next.
