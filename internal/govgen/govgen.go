@@ -158,6 +158,7 @@ func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options) error {
 		if err := genServiceConfig(g, sm); err != nil {
 			errs = append(errs, err)
 		}
+		genInterceptors(g, sm)
 		genRoutes(g, sm)
 		if opts.Gateway && sm.hasRoutes() {
 			genGateway(g, sm)

@@ -7,7 +7,9 @@
 package editions
 
 import (
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	strconv "strconv"
 	time "time"
@@ -84,6 +86,18 @@ func _Ledger_Post_key(req any) (string, bool) {
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const LedgerServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.editions.Ledger","method":"Post"}],"timeout":"1s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.100s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
+
+// LedgerInterceptors returns the govern server interceptors for govern.golden.editions.Ledger,
+// built by governance.New from LedgerPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func LedgerInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(LedgerPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // LedgerRoutes is empty: govern.golden.editions.Ledger declares no google.api.http routes.
 var LedgerRoutes []policy.Route

@@ -9,6 +9,7 @@ package http
 import (
 	context "context"
 	gateway "github.com/govkit/govern/runtime/gateway"
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
 	runtime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	grpc "google.golang.org/grpc"
@@ -120,6 +121,18 @@ func _Orders_CreateOrder_key(req any) (string, bool) {
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const OrdersServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.http.Orders","method":"CreateOrder"}],"timeout":"0.800s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.100s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.golden.http.Orders","method":"GetOrder"}],"timeout":"0.200s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.100s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
+
+// OrdersInterceptors returns the govern server interceptors for govern.golden.http.Orders,
+// built by governance.New from OrdersPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func OrdersInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(OrdersPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // OrdersRoutes are the HTTP routes of govern.golden.http.Orders from its google.api.http
 // annotations, each with its method's policy. Metrics label requests with

@@ -7,7 +7,9 @@
 package keys
 
 import (
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	strconv "strconv"
 	time "time"
@@ -190,6 +192,18 @@ func _Payments_Transfer_key(req any) (string, bool) {
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const PaymentsServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.keys.Payments","method":"Capture"}],"timeout":"3s"},{"name":[{"service":"govern.golden.keys.Payments","method":"Charge"}],"timeout":"3s","retryPolicy":{"maxAttempts":5,"initialBackoff":"0.200s","maxBackoff":"3s","backoffMultiplier":1.5,"retryableStatusCodes":["UNAVAILABLE","ABORTED"]}},{"name":[{"service":"govern.golden.keys.Payments","method":"Refund"}],"timeout":"3s"},{"name":[{"service":"govern.golden.keys.Payments","method":"Transfer"}],"timeout":"3s"}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
+
+// PaymentsInterceptors returns the govern server interceptors for govern.golden.keys.Payments,
+// built by governance.New from PaymentsPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func PaymentsInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(PaymentsPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // PaymentsRoutes is empty: govern.golden.keys.Payments declares no google.api.http routes.
 var PaymentsRoutes []policy.Route

@@ -7,7 +7,9 @@
 package levels
 
 import (
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -125,6 +127,18 @@ var _Catalog_Debug_policy = &policy.Method{
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const CatalogServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.levels.Catalog","method":"DeleteItem"}],"timeout":"0.800s"},{"name":[{"service":"govern.golden.levels.Catalog","method":"GetItem"}],"timeout":"0.800s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.050s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.golden.levels.Catalog","method":"SearchItems"}],"timeout":"1.500s","retryPolicy":{"maxAttempts":4,"initialBackoff":"0.050s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE","RESOURCE_EXHAUSTED"]}}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
 
+// CatalogInterceptors returns the govern server interceptors for govern.golden.levels.Catalog,
+// built by governance.New from CatalogPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func CatalogInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(CatalogPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
+
 // CatalogRoutes is empty: govern.golden.levels.Catalog declares no google.api.http routes.
 var CatalogRoutes []policy.Route
 
@@ -165,6 +179,18 @@ var _Admin_Reindex_policy = &policy.Method{
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const AdminServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.levels.Admin","method":"Reindex"}],"timeout":"2s"}]}`
+
+// AdminInterceptors returns the govern server interceptors for govern.golden.levels.Admin,
+// built by governance.New from AdminPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func AdminInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(AdminPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // AdminRoutes is empty: govern.golden.levels.Admin declares no google.api.http routes.
 var AdminRoutes []policy.Route

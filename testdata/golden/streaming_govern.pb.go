@@ -7,7 +7,9 @@
 package streaming
 
 import (
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -92,6 +94,18 @@ var _Feed_Chat_policy = &policy.Method{
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const FeedServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.golden.streaming.Feed","method":"Chat"}],"timeout":"30s"},{"name":[{"service":"govern.golden.streaming.Feed","method":"Publish"}],"timeout":"30s","retryPolicy":{"maxAttempts":2,"initialBackoff":"0.100s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.golden.streaming.Feed","method":"Subscribe"}],"timeout":"30s","retryPolicy":{"maxAttempts":2,"initialBackoff":"0.100s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.golden.streaming.Feed","method":"Upload"}],"timeout":"30s"}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
+
+// FeedInterceptors returns the govern server interceptors for govern.golden.streaming.Feed,
+// built by governance.New from FeedPolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func FeedInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(FeedPolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // FeedRoutes is empty: govern.golden.streaming.Feed declares no google.api.http routes.
 var FeedRoutes []policy.Route

@@ -9,6 +9,7 @@ package testv1
 import (
 	context "context"
 	gateway "github.com/govkit/govern/runtime/gateway"
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
 	runtime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	grpc "google.golang.org/grpc"
@@ -228,6 +229,18 @@ func _OrderService_CreateOrder_key(req any) (string, bool) {
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const OrderServiceServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.test.v1.OrderService","method":"CancelOrder"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"ChargePayment"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"CreateOrder"}],"timeout":"1s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.010s","maxBackoff":"0.100s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.test.v1.OrderService","method":"Echo"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"GetOrder"}],"timeout":"2s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.010s","maxBackoff":"0.100s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"govern.test.v1.OrderService","method":"ListOrders"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"RefreshCache"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"ReserveStock"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"SlowReport"}],"timeout":"0.200s"},{"name":[{"service":"govern.test.v1.OrderService","method":"SyncOrders"}],"timeout":"2s"},{"name":[{"service":"govern.test.v1.OrderService","method":"WatchOrders"}],"timeout":"5s"}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
 
+// OrderServiceInterceptors returns the govern server interceptors for govern.test.v1.OrderService,
+// built by governance.New from OrderServicePolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func OrderServiceInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(OrderServicePolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
+
 // OrderServiceRoutes are the HTTP routes of govern.test.v1.OrderService from its google.api.http
 // annotations, each with its method's policy. Metrics label requests with
 // Pattern, never with the raw path.
@@ -279,6 +292,18 @@ var _InventoryService_GetStock_policy = &policy.Method{
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const InventoryServiceServiceConfig = `{"methodConfig":[{"name":[{"service":"govern.test.v1.InventoryService","method":"GetStock"}],"timeout":"2s"}]}`
+
+// InventoryServiceInterceptors returns the govern server interceptors for govern.test.v1.InventoryService,
+// built by governance.New from InventoryServicePolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func InventoryServiceInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(InventoryServicePolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
 
 // InventoryServiceRoutes are the HTTP routes of govern.test.v1.InventoryService from its google.api.http
 // annotations, each with its method's policy. Metrics label requests with
