@@ -123,6 +123,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	findings := map[*packages.Package][]Finding{}
+	analysisErrs := map[*packages.Package][]string{}
 	if len(cfg.Analyzers) > 0 {
 		say("running %d analyzers on %d packages", len(cfg.Analyzers), len(healthy))
 		graph, err := checker.Analyze(cfg.Analyzers, healthy, nil)
@@ -134,7 +135,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				continue
 			}
 			if act.Err != nil {
-				return nil, fmt.Errorf("analyzer %s on %s: %w", act.Analyzer.Name, act.Package.PkgPath, act.Err)
+				// A package whose imports do not type-check is reported
+				// through its load errors; one service must not stop the
+				// audit of the fleet.
+				analysisErrs[act.Package] = append(analysisErrs[act.Package], fmt.Sprintf("%s not run: %v", act.Analyzer.Name, act.Err))
+				continue
 			}
 			for _, d := range act.Diagnostics {
 				findings[act.Package] = append(findings[act.Package], Finding{
@@ -158,6 +163,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			for _, e := range member.Errors {
 				if msg := loadError(cfg.Dir, e); !slices.Contains(svc.LoadErrors, msg) {
 					svc.LoadErrors = append(svc.LoadErrors, msg)
+				}
+			}
+			for _, msg := range analysisErrs[member] {
+				if !slices.Contains(svc.LoadErrors, msg) {
+					svc.LoadErrors = append(svc.LoadErrors, member.PkgPath+": "+msg)
 				}
 			}
 			f, ok := facts[member]

@@ -44,6 +44,8 @@ func BenchmarkAuditFleet(b *testing.B) {
 	for _, s := range report.Services {
 		if s.Governed() {
 			governed++
+		} else if governed == 0 {
+			b.Logf("%s: %v", s.Package, s.Problems)
 		}
 	}
 	b.ReportMetric(float64(n), "services")
