@@ -1,7 +1,8 @@
-package governance
+package governance_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 
+	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/tracing"
@@ -49,8 +51,8 @@ func BenchmarkUnaryChain(b *testing.B) {
 
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(table)))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	g, err := New(table, WithService("bench", "bench", "local"),
-		WithLogger(logging.New(io.Discard, slog.LevelInfo)), WithTracerProvider(tp))
+	g, err := governance.New(table, governance.WithService("bench", "bench", "local"),
+		governance.WithLogger(logging.New(io.Discard, slog.LevelInfo)), governance.WithTracerProvider(tp))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,6 +65,25 @@ func BenchmarkUnaryChain(b *testing.B) {
 			}
 		}
 	})
+	// The sampled share of calls pays for a recording span; show both ends.
+	for _, ratio := range []float64{0, 1} {
+		table := benchTable()
+		table["/bench.v1.Bench/Call"].Sampling = ratio
+		g, err := governance.New(table, governance.WithService("bench", "bench", "local"),
+			governance.WithLogger(logging.New(io.Discard, slog.LevelInfo)), governance.WithTracerProvider(tp))
+		if err != nil {
+			b.Fatal(err)
+		}
+		interceptor := g.UnaryServerInterceptor()
+		b.Run(fmt.Sprintf("govern-sampling-%g", ratio), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := interceptor(ctx, "req", info, benchHandler); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	ungoverned := &grpc.UnaryServerInfo{FullMethod: "/bench.v1.Bench/NotInTable"}
 	b.Run("govern-ungoverned-method", func(b *testing.B) {
 		b.ReportAllocs()

@@ -1,4 +1,4 @@
-package governance
+package governance_test
 
 import (
 	"context"
@@ -27,6 +27,7 @@ import (
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/breaker"
 	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/tracing"
@@ -38,14 +39,14 @@ func testTable() policy.Table {
 	return policy.Merge(testv1.OrderServicePolicy, testv1.InventoryServicePolicy)
 }
 
-func newGovernor(t *testing.T, opts ...Option) (*Governor, *syncBuffer) {
+func newGovernor(t *testing.T, opts ...governance.Option) (*governance.Governor, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	opts = append([]Option{
-		WithService("orders", "test", "local-1"),
-		WithLogger(logging.New(logs, slog.LevelInfo)),
+	opts = append([]governance.Option{
+		governance.WithService("orders", "test", "local-1"),
+		governance.WithLogger(logging.New(logs, slog.LevelInfo)),
 	}, opts...)
-	g, err := New(testTable(), opts...)
+	g, err := governance.New(testTable(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestBreakerOpensAndRecoversHalfOpen(t *testing.T) {
 	}
 }
 
-func assertBreakerGauge(t *testing.T, g *Governor, want breaker.State) {
+func assertBreakerGauge(t *testing.T, g *governance.Governor, want breaker.State) {
 	t.Helper()
 	want64 := float64(want)
 	mfs, err := g.Gatherer().Gather()
@@ -189,7 +190,7 @@ func TestPanicReturnsInternalAndServerKeepsServing(t *testing.T) {
 
 func TestMetricsScrapeConstLabelsAndZeroSeries(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	g, _ := newGovernor(t, WithRegisterer(reg))
+	g, _ := newGovernor(t, governance.WithRegisterer(reg))
 	if g.Registry() != nil || g.Gatherer() != prometheus.Gatherer(reg) {
 		t.Fatal("a caller's registry must be used and gathered, not a private one")
 	}
@@ -337,7 +338,7 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 	})
 	replicas := make([]*testEnv, 2)
 	for i := range replicas {
-		g, _ := newGovernor(t, WithService(service, "test", "local-1"), WithRedis(client))
+		g, _ := newGovernor(t, governance.WithService(service, "test", "local-1"), governance.WithRedis(client))
 		replicas[i] = startServer(t, g)
 	}
 	admitted, limited := 0, 0
@@ -360,7 +361,7 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 func TestDistributedRateLimitFallsBackWhenRedisIsDown(t *testing.T) {
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
 	t.Cleanup(func() { _ = down.Close() })
-	g, _ := newGovernor(t, WithRedis(down))
+	g, _ := newGovernor(t, governance.WithRedis(down))
 	env := startServer(t, g)
 	// Burst 5 at 5/s: failed Redis round trips take time, so a token or two
 	// may refill while the burst is spent; a rejection must still come.
@@ -390,7 +391,7 @@ func TestTracingFollowsTierAndPropagation(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(table)), sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	g, logs := newGovernor(t, WithTracerProvider(tp))
+	g, logs := newGovernor(t, governance.WithTracerProvider(tp))
 	env := startServer(t, g)
 
 	// Gold: every call is traced.
@@ -501,18 +502,18 @@ func TestDialOptionsGovernClient(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	if _, err := New(testTable(), WithService("", "prod", "eu")); err == nil {
+	if _, err := governance.New(testTable(), governance.WithService("", "prod", "eu")); err == nil {
 		t.Error("empty service label accepted")
 	}
 	reg := prometheus.NewRegistry()
-	if _, err := New(testTable(), WithRegisterer(reg), WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+	if _, err := governance.New(testTable(), governance.WithRegisterer(reg), governance.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(testTable(), WithRegisterer(reg), WithLogger(slog.New(slog.DiscardHandler))); err == nil {
+	if _, err := governance.New(testTable(), governance.WithRegisterer(reg), governance.WithLogger(slog.New(slog.DiscardHandler))); err == nil {
 		t.Error("second governor of the same service on one registry: want a registration error")
 	}
 	bad := policy.Table{"/a.S/M": {FullMethod: "/a.S/Other"}}
-	if _, err := New(bad, WithLogger(slog.New(slog.DiscardHandler))); err == nil {
+	if _, err := governance.New(bad, governance.WithLogger(slog.New(slog.DiscardHandler))); err == nil {
 		t.Error("mismatched table key accepted")
 	}
 }
@@ -529,13 +530,13 @@ func TestCode(t *testing.T) {
 		{errors.New("plain"), codes.Unknown},
 	}
 	for _, tt := range tests {
-		if got := Code(tt.err); got != tt.want {
-			t.Errorf("Code(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := governance.Code(tt.err); got != tt.want {
+			t.Errorf("governance.Code(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }
 
-func handled(t *testing.T, g *Governor, method, code string) prometheus.Collector {
+func handled(t *testing.T, g *governance.Governor, method, code string) prometheus.Collector {
 	t.Helper()
 	return gatheredCounter{g: g, method: method, code: code}
 }
@@ -544,7 +545,7 @@ func handled(t *testing.T, g *Governor, method, code string) prometheus.Collecto
 // governor's Gatherer, as a scrape would.
 type gatheredCounter struct {
 	prometheus.Collector
-	g            *Governor
+	g            *governance.Governor
 	method, code string
 }
 

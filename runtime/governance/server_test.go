@@ -1,4 +1,4 @@
-package governance
+package governance_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/internal/testpb/testv1"
+	"github.com/govkit/govern/runtime/governance"
 )
 
 // orderServer implements the test API the way its proto comments say.
@@ -141,7 +142,7 @@ func (inventoryServer) GetStock(_ context.Context, req *testv1.GetStockRequest) 
 
 // testEnv is a governed gRPC server on 127.0.0.1 with clients of it.
 type testEnv struct {
-	gov       *Governor
+	gov       *governance.Governor
 	orders    *orderServer
 	client    testv1.OrderServiceClient
 	inventory testv1.InventoryServiceClient
@@ -167,7 +168,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startServer(t *testing.T, gov *Governor) *testEnv {
+func startServer(t *testing.T, gov *governance.Governor) *testEnv {
 	t.Helper()
 	env := &testEnv{gov: gov, orders: &orderServer{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
