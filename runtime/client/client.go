@@ -100,6 +100,9 @@ func DialOptions(table policy.Table, opts ...Option) ([]grpc.DialOption, error) 
 	if len(stream) > 0 {
 		dial = append(dial, grpc.WithChainStreamInterceptor(stream...))
 	}
+	if metrics != nil {
+		dial = append(dial, grpc.WithStatsHandler(nativeAttempts{}))
+	}
 	return dial, nil
 }
 

@@ -432,3 +432,46 @@ func TestWithThrottling(t *testing.T) {
 		t.Errorf("throttling added to a config without retries: %s", out)
 	}
 }
+
+// TestNativeRetryAttemptsAreCounted: gRPC retries below the interceptors,
+// yet every attempt shows in govern_retry_attempts_total.
+func TestNativeRetryAttemptsAreCounted(t *testing.T) {
+	cases := []struct {
+		name   string
+		script retrytest.Script
+		calls  int
+		want   map[string]float64 // outcome -> count
+	}{
+		{"fails twice then ok", failFirst(2, codes.Unavailable), 1, map[string]float64{"retried": 2, "ok": 1}},
+		{"exhausted", alwaysFail(codes.Unavailable), 1, map[string]float64{"retried": 3, "exhausted": 1}},
+		{"not retryable", alwaysFail(codes.InvalidArgument), 1, map[string]float64{"not_retryable": 1}},
+		// 10 tokens: the first call's 4 failures leave 6; the second call's
+		// first failure leaves 5, half: gRPC stops it, and every later one.
+		{"throttled", alwaysFail(codes.Unavailable), 4, map[string]float64{"retried": 3, "exhausted": 1, "stopped": 3}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			srv := start(t, c.script)
+			cc := dial(t, srv.Addr, keyedTable(false), WithRegisterer(reg))
+			for range c.calls {
+				_, _ = retrytest.Call(t.Context(), cc, retrytest.Create, "x")
+			}
+			families, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0.0
+			for outcome, want := range c.want {
+				got, _ := value(families, RetryAttempts, map[string]string{"grpc_method": retrytest.Create, "outcome": outcome})
+				if got != want {
+					t.Errorf("outcome %s = %v, want %v", outcome, got, want)
+				}
+				total += want
+			}
+			if n := srv.Attempts(retrytest.Create); float64(n) != total {
+				t.Errorf("server saw %d attempts, metrics counted %v", n, total)
+			}
+		})
+	}
+}

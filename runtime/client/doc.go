@@ -25,8 +25,9 @@
 //   - the metrics grpc_client_started_total, grpc_client_handled_total and
 //     grpc_client_handling_seconds (go-grpc-middleware's names and labels,
 //     one count per logical call) and govern_retry_attempts_total{grpc_method,
-//     outcome} (one count per attempt of adaptive calls), on the registerer
-//     passed with WithRegisterer.
+//     outcome} (one count per attempt of calls with a retry policy, native
+//     attempts counted by a stats handler), on the registerer passed with
+//     WithRegisterer.
 //
 // Why this shape: the seed's duplicate orders came from blind retries of
 // writes, and go-zero answered retry storms by removing retries. govern keeps

@@ -64,7 +64,7 @@ func newClientMetrics(reg prometheus.Registerer, table policy.Table) (*clientMet
 			Buckets: prometheus.DefBuckets,
 		}, base),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: RetryAttempts, Help: "Attempts of calls to adaptive-retry methods, by outcome: ok, retried, not_retryable, exhausted, budget_exhausted, deadline, pushback_stop, circuit_open, canceled.",
+			Name: RetryAttempts, Help: "Attempts of calls to methods with a retry policy, by outcome: ok, retried, not_retryable, exhausted, budget_exhausted, deadline, pushback_stop, circuit_open, canceled (adaptive), stopped (native: throttled, pushback or deadline).",
 		}, []string{"grpc_method", "outcome"}),
 		table: table,
 	}
@@ -139,6 +139,13 @@ func (m *clientMetrics) unary(ctx context.Context, method string, req, reply any
 	s := m.seriesOf(method, false, false)
 	s.started.Inc()
 	start := time.Now()
+	if pol := nativeRetry(m.table.Lookup(method)); pol != nil {
+		actx, attempts := withAttemptCounter(ctx)
+		err := invoker(actx, method, req, reply, cc, opts...)
+		m.done(s, start, err)
+		m.reportNative(method, pol, int(attempts.Load()), err)
+		return err
+	}
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	m.done(s, start, err)
 	return err
