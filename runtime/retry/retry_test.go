@@ -483,3 +483,25 @@ func TestSleepHonoursContext(t *testing.T) {
 		t.Fatal("zero sleep on a live context returned false")
 	}
 }
+
+// TestRetryInfoIsAFloor: a govern rejection's RetryInfo delay is the
+// server's own pacing; the backoff never undercuts it.
+func TestRetryInfoIsAFloor(t *testing.T) {
+	const wait = 250 * time.Millisecond
+	srv, cc, _, _ := setup(t, adaptiveTable(fastRetry()), func(_ context.Context, a retrytest.Attempt) (string, error) {
+		if a.N == 1 {
+			return "", errinfo.Error(codes.Unavailable, errinfo.IdempotencyStoreUnavailable, "store failover", wait, nil)
+		}
+		return "ok", nil
+	})
+	if _, err := retrytest.Call(t.Context(), cc, retrytest.Get, "x"); err != nil {
+		t.Fatal(err)
+	}
+	log := srv.Log()
+	if len(log) != 2 {
+		t.Fatalf("attempts = %d, want 2", len(log))
+	}
+	if gap := log[1].At.Sub(log[0].At); gap < wait {
+		t.Errorf("retried after %v, before the RetryInfo delay %v", gap, wait)
+	}
+}
