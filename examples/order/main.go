@@ -15,26 +15,27 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/serve"
 )
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stderr)) }
 
 // run is main without os.Exit, so deferred cleanup always runs; it returns
-// the process exit code.
-func run(args []string) int {
-	cfg, err := parseConfig(args, os.Getenv, os.Stderr)
+// the process exit code. Logs (JSON lines) and usage go to stderr.
+func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "order:", err)
+		fmt.Fprintln(stderr, "order:", err)
 		return 2
 	}
-	logger := logging.New(os.Stderr, cfg.LogLevel)
+	logger := logging.New(stderr, cfg.LogLevel)
 
 	ctx, stop := serve.SignalContext(context.Background())
 	defer stop()
