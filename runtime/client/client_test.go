@@ -475,3 +475,27 @@ func TestNativeRetryAttemptsAreCounted(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsOnAWrappedRegisterer: the governor wraps its registerer with
+// the service/env/region labels; several clients share it.
+func TestMetricsOnAWrappedRegisterer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"service": "orders", "env": "test", "region": "eu"}, reg)
+	srv := start(t, failFirst(0, codes.OK))
+	cc1 := dial(t, srv.Addr, keyedTable(true), WithRegisterer(wrapped))
+	cc2 := dial(t, srv.Addr, keyedTable(true), WithRegisterer(wrapped))
+	for _, cc := range []*grpc.ClientConn{cc1, cc2} {
+		if _, err := retrytest.Call(t.Context(), cc, retrytest.Get, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"grpc_type": "unary", "grpc_service": retrytest.Service, "grpc_method": "Get",
+		"service": "orders", "env": "test", "region": "eu"}
+	if got, ok := value(families, StartedTotal, labels); !ok || got != 2 {
+		t.Errorf("%s%v = %v (found %v), want 2 from two clients", StartedTotal, labels, got, ok)
+	}
+}

@@ -32,6 +32,9 @@
 //     negative, malformed or repeated value); a valid one replaces the
 //     backoff and restarts its growth, as gRFC A6 says;
 //   - attempts so far are below max_attempts (≤ 5);
+//   - (not a condition but a floor) a google.rpc.RetryInfo delay in the
+//     failed status, as govern's own rejections carry, is the least the
+//     backoff waits;
 //   - the target's retry budget, a gRFC A6 token bucket (failures cost 1,
 //     successes refund tokenRatio, retries need more than half of maxTokens)
 //     allows it: under a total outage the bucket is drained after maxTokens/2
