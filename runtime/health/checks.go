@@ -307,7 +307,14 @@ func (c *Checks) run(ctx context.Context, include func(*check) bool) Report {
 
 	results := make([]Result, len(selected))
 	var wg sync.WaitGroup
+	now := c.now()
 	for i, ch := range selected {
+		// Cached results are read in place: a probe storm costs no
+		// goroutines. Only checks due to run get one each.
+		if r, ok := ch.fresh(now, c.ttl); ok {
+			results[i] = r
+			continue
+		}
 		wg.Go(func() { results[i] = ch.result(ctx, c.now, c.ttl) })
 	}
 	wg.Wait()
@@ -348,6 +355,16 @@ type check struct {
 	// executing; no new run starts until it returns, so a hung dependency
 	// cannot pile up goroutines.
 	stuck bool
+}
+
+// fresh returns the cached result when it is younger than ttl.
+func (ch *check) fresh(now time.Time, ttl time.Duration) (Result, bool) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.hasCache && now.Sub(ch.cached.CheckedAt) < ttl {
+		return ch.cached, true
+	}
+	return Result{}, false
 }
 
 func (ch *check) result(ctx context.Context, now func() time.Time, ttl time.Duration) Result {
