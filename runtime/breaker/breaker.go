@@ -68,8 +68,7 @@ const (
 	oneCall    = 1 << 32
 	oneFailure = 1
 
-	// clockEvery: a success reads the clock while its slice holds fewer
-	// calls than this, then once per clockEvery calls.
+	// clockEvery: a shard reads the clock once per clockEvery successes.
 	clockEvery = 16
 )
 
@@ -81,8 +80,12 @@ type bucket struct {
 }
 
 type shard struct {
-	ring [buckets]bucket
-	_    [64]byte // keeps the next shard off this shard's last cache line
+	// pending counts successes not yet dated: they are added to the slice
+	// of the next clock reading of this shard (every clockEvery-th
+	// success, or the next failure on any shard).
+	pending atomic.Uint64
+	ring    [buckets]bucket
+	_       [56]byte // keeps the next shard off this shard's last cache line
 }
 
 // Breaker is a lock-free circuit breaker over a rolling time window. Allow
@@ -96,8 +99,7 @@ type Breaker struct {
 	// openUntil is the clock reading (ns since base) at which an open
 	// breaker admits probes.
 	openUntil atomic.Int64
-	// epoch is the latest time slice any call observed; successes count
-	// into it without reading the clock (see Permit.Record).
+	// epoch is the latest time slice any call observed.
 	epoch atomic.Int64
 	// probes counts half-open admissions and probeSuccesses their
 	// successes, each packed as generation<<32 | count so that a count
@@ -267,20 +269,19 @@ func (p Permit) Record(failed bool) {
 		r := rand.Uint32()
 		sh := &b.shards[r&(shards-1)]
 		if !failed {
-			// Fast path: count the success in the current slice, reading
-			// the clock only while the slice is young or on every 16th
-			// call, so a busy breaker rarely pays for the clock.
-			epoch := b.epoch.Load()
-			bk := &sh.ring[epoch%buckets]
-			if calls := bk.counts.Load() >> 32; bk.epoch.Load() != epoch || calls < clockEvery || calls%clockEvery == 0 {
-				epoch = b.advance(b.now())
-				bk = b.slot(sh, epoch)
+			// Fast path: one atomic add on this shard; the clock is read
+			// once per clockEvery successes to date them.
+			if sh.pending.Add(1) < clockEvery {
+				return
 			}
-			bk.counts.Add(oneCall)
+			if n := sh.pending.Swap(0); n > 0 {
+				b.slot(sh, b.advance(b.now())).counts.Add(n * oneCall)
+			}
 			return
 		}
 		now := b.now()
 		epoch := b.advance(now)
+		b.flushPending(epoch)
 		b.slot(sh, epoch).counts.Add(oneCall | oneFailure)
 		calls, failures := b.window(epoch)
 		if calls >= b.minRequests && float64(failures) >= b.failureRatio*float64(calls) {
@@ -326,6 +327,17 @@ func (b *Breaker) slot(sh *shard, epoch int64) *bucket {
 	return bk
 }
 
+// flushPending dates every shard's pending successes at epoch, so that a
+// failure is judged against all successes recorded before it.
+func (b *Breaker) flushPending(epoch int64) {
+	for s := range b.shards {
+		sh := &b.shards[s]
+		if n := sh.pending.Swap(0); n > 0 {
+			b.slot(sh, epoch).counts.Add(n * oneCall)
+		}
+	}
+}
+
 // window sums calls and failures over the slices of the rolling window that
 // ends at epoch.
 func (b *Breaker) window(epoch int64) (calls, failures uint64) {
@@ -342,9 +354,14 @@ func (b *Breaker) window(epoch int64) (calls, failures uint64) {
 	return calls, failures
 }
 
-// Counts returns the calls and failures in the current rolling window.
+// Counts returns the calls and failures in the current rolling window,
+// successes not yet dated included.
 func (b *Breaker) Counts() (calls, failures uint64) {
-	return b.window(b.now() / b.bucketWidth)
+	calls, failures = b.window(b.now() / b.bucketWidth)
+	for s := range b.shards {
+		calls += b.shards[s].pending.Load()
+	}
+	return calls, failures
 }
 
 // transition moves the breaker from the state packed in sg to `to`, if no
@@ -356,6 +373,7 @@ func (b *Breaker) transition(sg uint64, to State) bool {
 		// Start the new closed regime with an empty window, before
 		// publishing it, so that no closed-state call sees stale counts.
 		for s := range b.shards {
+			b.shards[s].pending.Store(0)
 			for i := range b.shards[s].ring {
 				b.shards[s].ring[i].epoch.Store(-1)
 				b.shards[s].ring[i].counts.Store(0)

@@ -302,3 +302,33 @@ func fmtCounts(b *Breaker) [2]uint64 {
 	c, f := b.Counts()
 	return [2]uint64{c, f}
 }
+
+func TestSuccessesAfterIdleCount(t *testing.T) {
+	b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second})
+	for range 500 {
+		_ = call(t, b, nil)
+	}
+	clock.advance(time.Hour) // idle: everything above has left the window
+	for range 30 {
+		_ = call(t, b, nil)
+	}
+	for range 29 {
+		_ = call(t, b, errInternal)
+	}
+	if b.State() != Closed {
+		t.Fatalf("29 failures vs 30 recent successes opened the breaker (counts %v)", fmtCounts(b))
+	}
+	// Successes are never lost to an expired slice (which could open the
+	// breaker falsely); at most clockEvery-1 per shard from before the idle
+	// period may still be counted as recent.
+	maxStale := uint64((clockEvery - 1) * shards)
+	if c := fmtCounts(b); c[0] < 59 || c[0] > 59+maxStale || c[1] != 29 {
+		t.Fatalf("window holds %v, want 59..%d calls and 29 failures", c, 59+maxStale)
+	}
+	for i := 0; b.State() == Closed; i++ {
+		if i > 30+int(maxStale) {
+			t.Fatalf("still closed after %d more failures (counts %v)", i, fmtCounts(b))
+		}
+		_ = call(t, b, errInternal)
+	}
+}

@@ -33,8 +33,13 @@
 //
 // This breaker is lock-free instead: the state and a generation live in one
 // atomic word (so outcomes of calls admitted under an earlier state are
-// ignored), counts live in cache-line separated shards, one atomic add per
-// call, and a success reads the clock only while its time slice is young or
-// on every 16th call. Counting is therefore approximate by the few calls
-// that race with a slice reset, which a failure-ratio threshold tolerates.
+// ignored), counts live in cache-line separated shards, and a success is
+// one atomic add on a shard chosen at random. A shard reads the clock once
+// per 16 successes to date them into the rolling window, and every failure
+// dates all pending successes before judging the ratio, so a success is
+// never lost to an expired slice (which could open the breaker falsely).
+// The price is that up to 15 successes per shard from before an idle
+// period may count as recent, biasing the breaker towards staying closed
+// by at most 120 calls; and a few calls racing with a slice reset may be
+// dropped.
 package breaker
