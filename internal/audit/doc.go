@@ -5,8 +5,9 @@
 // A platform team with a hundred services cannot read every main.go. The
 // questions it needs answered per service are narrow and answerable from
 // type information: is each gRPC server built with governed options (a
-// call into github.com/govkit/govern/runtime/... that yields server
-// options or interceptors), are its gRPC clients, are the admin endpoints
+// call into github.com/govkit/govern/runtime/..., or into a generated
+// <Svc>Interceptors, that yields server options or interceptors), are its
+// gRPC clients, are the admin endpoints
 // (runtime/admin) mounted, does it use a generated policy table (a
 // policy.Table declared in a *_govern.pb.go file), and what do the
 // govern-lint analyzers find. Everything is resolved through go/types, so
