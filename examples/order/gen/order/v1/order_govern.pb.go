@@ -9,6 +9,7 @@ package orderv1
 import (
 	context "context"
 	gateway "github.com/govkit/govern/runtime/gateway"
+	governance "github.com/govkit/govern/runtime/governance"
 	policy "github.com/govkit/govern/runtime/policy"
 	runtime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	grpc "google.golang.org/grpc"
@@ -20,80 +21,83 @@ import (
 // keyed by full method name. Pass it to the govern runtime; every value is
 // already resolved (method > service > file > tier defaults > built-ins).
 var OrderServicePolicy = policy.Table{
-	"/order.v1.OrderService/CreateOrder": {
-		FullMethod: "/order.v1.OrderService/CreateOrder",
-		Service:    "order.v1.OrderService",
-		Name:       "CreateOrder",
-		Tier:       policy.TierGold,
-		Timeout:    800 * time.Millisecond,
-		Sampling:   1,
-		Idempotency: &policy.Idempotency{
-			Required:  true,
-			KeyFields: []string{"client_id", "order_sn"},
-			Key: func(req any) (string, bool) {
-				r, _ := req.(*CreateOrderRequest)
-				return OrderService_CreateOrderIdempotencyKey(r)
-			},
-			TTL:   24 * time.Hour,
-			Lease: 10 * time.Second,
-		},
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 100 * time.Millisecond,
-			MaxBackoff:     400 * time.Millisecond,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      20,
-			Window:           10 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 3,
-		},
+	"/order.v1.OrderService/CreateOrder": _OrderService_CreateOrder_policy,
+	"/order.v1.OrderService/GetOrder":    _OrderService_GetOrder_policy,
+	"/order.v1.OrderService/ListOrders":  _OrderService_ListOrders_policy,
+}
+
+var _OrderService_CreateOrder_policy = &policy.Method{
+	FullMethod: "/order.v1.OrderService/CreateOrder",
+	Service:    "order.v1.OrderService",
+	Name:       "CreateOrder",
+	Tier:       policy.TierGold,
+	Timeout:    800 * time.Millisecond,
+	Sampling:   1,
+	Idempotency: &policy.Idempotency{
+		Required:  true,
+		KeyFields: []string{"client_id", "order_sn"},
+		Key:       _OrderService_CreateOrder_key,
+		TTL:       24 * time.Hour,
+		Lease:     10 * time.Second,
 	},
-	"/order.v1.OrderService/GetOrder": {
-		FullMethod:       "/order.v1.OrderService/GetOrder",
-		Service:          "order.v1.OrderService",
-		Name:             "GetOrder",
-		Tier:             policy.TierSilver,
-		Timeout:          300 * time.Millisecond,
-		Sampling:         0.1,
-		IdempotencyLevel: policy.NoSideEffects,
-		Retry: &policy.Retry{
-			MaxAttempts:    3,
-			InitialBackoff: 50 * time.Millisecond,
-			MaxBackoff:     200 * time.Millisecond,
-			Multiplier:     2,
-			Codes:          []codes.Code{codes.Unavailable},
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      20,
-			Window:           10 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 3,
-		},
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     400 * time.Millisecond,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
 	},
-	"/order.v1.OrderService/ListOrders": {
-		FullMethod:       "/order.v1.OrderService/ListOrders",
-		Service:          "order.v1.OrderService",
-		Name:             "ListOrders",
-		Tier:             policy.TierBronze,
-		Timeout:          2 * time.Second,
-		Sampling:         0.01,
-		IdempotencyLevel: policy.NoSideEffects,
-		RateLimit: &policy.RateLimit{
-			RPS:   10,
-			Burst: 10,
-		},
-		CircuitBreaker: &policy.CircuitBreaker{
-			FailureRatio:     0.5,
-			MinRequests:      20,
-			Window:           10 * time.Second,
-			OpenFor:          5 * time.Second,
-			HalfOpenRequests: 3,
-		},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      20,
+		Window:           10 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 3,
+	},
+}
+
+var _OrderService_GetOrder_policy = &policy.Method{
+	FullMethod:       "/order.v1.OrderService/GetOrder",
+	Service:          "order.v1.OrderService",
+	Name:             "GetOrder",
+	Tier:             policy.TierSilver,
+	Timeout:          300 * time.Millisecond,
+	Sampling:         0.1,
+	IdempotencyLevel: policy.NoSideEffects,
+	Retry: &policy.Retry{
+		MaxAttempts:    3,
+		InitialBackoff: 50 * time.Millisecond,
+		MaxBackoff:     200 * time.Millisecond,
+		Multiplier:     2,
+		Codes:          []codes.Code{codes.Unavailable},
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      20,
+		Window:           10 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 3,
+	},
+}
+
+var _OrderService_ListOrders_policy = &policy.Method{
+	FullMethod:       "/order.v1.OrderService/ListOrders",
+	Service:          "order.v1.OrderService",
+	Name:             "ListOrders",
+	Tier:             policy.TierBronze,
+	Timeout:          2 * time.Second,
+	Sampling:         0.01,
+	IdempotencyLevel: policy.NoSideEffects,
+	RateLimit: &policy.RateLimit{
+		RPS:   10,
+		Burst: 10,
+	},
+	CircuitBreaker: &policy.CircuitBreaker{
+		FailureRatio:     0.5,
+		MinRequests:      20,
+		Window:           10 * time.Second,
+		OpenFor:          5 * time.Second,
+		HalfOpenRequests: 3,
 	},
 }
 
@@ -116,34 +120,35 @@ func OrderService_CreateOrderIdempotencyKey(req *CreateOrderRequest) (key string
 	return policy.JoinKey(k0, k1), true
 }
 
+func _OrderService_CreateOrder_key(req any) (string, bool) {
+	r, _ := req.(*CreateOrderRequest)
+	return OrderService_CreateOrderIdempotencyKey(r)
+}
+
 // OrderServiceServiceConfig is the gRPC service config of order.v1.OrderService: per-method
 // timeouts, native retries for retry-safe methods whose retry is not adaptive,
 // and retry throttling. Use it with grpc.WithDefaultServiceConfig.
 const OrderServiceServiceConfig = `{"methodConfig":[{"name":[{"service":"order.v1.OrderService","method":"CreateOrder"}],"timeout":"0.800s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.100s","maxBackoff":"0.400s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"order.v1.OrderService","method":"GetOrder"}],"timeout":"0.300s","retryPolicy":{"maxAttempts":3,"initialBackoff":"0.050s","maxBackoff":"0.200s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},{"name":[{"service":"order.v1.OrderService","method":"ListOrders"}],"timeout":"2s"}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
 
+// OrderServiceInterceptors returns the govern server interceptors for order.v1.OrderService,
+// built by governance.New from OrderServicePolicy. Install them with
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor. To govern several
+// services with one governor, pass policy.Merge of their tables to governance.New.
+func OrderServiceInterceptors(opts ...governance.Option) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {
+	g, err := governance.New(OrderServicePolicy, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.UnaryServerInterceptor(), g.StreamServerInterceptor(), nil
+}
+
 // OrderServiceRoutes are the HTTP routes of order.v1.OrderService from its google.api.http
 // annotations, each with its method's policy. Metrics label requests with
 // Pattern, never with the raw path.
 var OrderServiceRoutes = []policy.Route{
-	{
-		HTTPMethod: "POST",
-		Pattern:    "/v1/orders",
-		Body:       "*",
-		FullMethod: "/order.v1.OrderService/CreateOrder",
-		Policy:     OrderServicePolicy["/order.v1.OrderService/CreateOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders/{id}",
-		FullMethod: "/order.v1.OrderService/GetOrder",
-		Policy:     OrderServicePolicy["/order.v1.OrderService/GetOrder"],
-	},
-	{
-		HTTPMethod: "GET",
-		Pattern:    "/v1/orders",
-		FullMethod: "/order.v1.OrderService/ListOrders",
-		Policy:     OrderServicePolicy["/order.v1.OrderService/ListOrders"],
-	},
+	{HTTPMethod: "POST", Pattern: "/v1/orders", Body: "*", FullMethod: "/order.v1.OrderService/CreateOrder", Policy: _OrderService_CreateOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders/{id}", FullMethod: "/order.v1.OrderService/GetOrder", Policy: _OrderService_GetOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders", FullMethod: "/order.v1.OrderService/ListOrders", Policy: _OrderService_ListOrders_policy},
 }
 
 // RegisterOrderServiceGateway mounts the grpc-gateway handlers of order.v1.OrderService
