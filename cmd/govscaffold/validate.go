@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -10,8 +11,9 @@ import (
 
 func newValidateConfigCommand() *cobra.Command {
 	var (
-		strict  bool
-		regions []string
+		strict        bool
+		regions       []string
+		regionPattern string
 	)
 	cmd := &cobra.Command{
 		Use:   "validate-config FILE",
@@ -25,10 +27,19 @@ func newValidateConfigCommand() *cobra.Command {
 Every finding is printed as file:line: message. Exit status 1 on errors (and
 on warnings with --strict), 0 when clean.`,
 		Example: `  govscaffold validate-config config.yaml
-  govscaffold validate-config --strict --allowed-regions us-west-2,eu-central-1 deploy/config.yaml`,
+  govscaffold validate-config --strict --allowed-regions us-west-2,eu-central-1 deploy/config.yaml
+  govscaffold validate-config --region-pattern '^(us|eu)-[a-z]+-[0-9]$' config.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			report, err := configcheck.CheckFile(args[0], configcheck.WithStrict(strict), configcheck.WithAllowedRegions(regions...))
+			opts := []configcheck.Option{configcheck.WithStrict(strict), configcheck.WithAllowedRegions(regions...)}
+			if regionPattern != "" {
+				re, err := regexp.Compile(regionPattern)
+				if err != nil {
+					return fmt.Errorf("--region-pattern: %w (write a Go regular expression such as ^(us|eu)-[a-z]+-[0-9]$)", err)
+				}
+				opts = append(opts, configcheck.WithRegionPattern(re))
+			}
+			report, err := configcheck.CheckFile(args[0], opts...)
 			if err != nil {
 				return err
 			}
@@ -41,5 +52,6 @@ on warnings with --strict), 0 when clean.`,
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too (unknown keys, timeouts without p99, non-standard env)")
 	cmd.Flags().StringSliceVar(&regions, "allowed-regions", nil, "comma-separated allowed regions, replacing the default region syntax check")
+	cmd.Flags().StringVar(&regionPattern, "region-pattern", "", "regular expression regions must match, replacing the default cloud region syntax")
 	return cmd
 }
