@@ -67,6 +67,9 @@ func (s *GRPCServer) Register(registrar grpc.ServiceRegistrar) {
 // register it themselves.
 func (s *GRPCServer) Server() healthgrpc.HealthServer { return s.server }
 
+// Checks returns the registry the server reports from.
+func (s *GRPCServer) Checks() *Checks { return s.checks }
+
 // Run evaluates readiness now and then every poll interval until ctx is
 // done. It returns ctx's error.
 func (s *GRPCServer) Run(ctx context.Context) error {

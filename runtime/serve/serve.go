@@ -53,7 +53,8 @@ func WithHTTP(name string, lis net.Listener, srv *http.Server) Option {
 func WithChecks(checks *health.Checks) Option { return func(s *Server) { s.checks = checks } }
 
 // WithGRPCHealth runs the health server's poll loop for as long as Run runs,
-// and reports NOT_SERVING through it when shutdown starts.
+// and reports NOT_SERVING through it when shutdown starts. Without
+// WithChecks, its registry is the one flipped.
 func WithGRPCHealth(hs *health.GRPCServer) Option { return func(s *Server) { s.grpcHealth = hs } }
 
 // WithDrainDelay sets how long readiness is false before listeners close
@@ -106,6 +107,9 @@ func New(opts ...Option) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.checks == nil && s.grpcHealth != nil {
+		s.checks = s.grpcHealth.Checks()
 	}
 	return s
 }

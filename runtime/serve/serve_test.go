@@ -289,3 +289,21 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestGRPCHealthAloneFlipsItsChecks(t *testing.T) {
+	checks := health.New()
+	srv := New(
+		WithHTTP("admin", listen(t), NewHTTPServer(admin.New(admin.WithChecks(checks)))),
+		WithGRPCHealth(health.NewGRPCServer(checks)),
+		WithDrainDelay(0),
+		WithLogger(quiet()),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := srv.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !checks.ShuttingDown() {
+		t.Fatal("the health server's registry was not flipped on shutdown")
+	}
+}
