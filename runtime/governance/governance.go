@@ -87,15 +87,15 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	}
 	g.registerer = prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
 
-	serverMetrics := metrics.NewServerMetrics(c.metricsOptions...)
-	if err := g.registerer.Register(serverMetrics); err != nil {
-		return nil, fmt.Errorf("governance: registering the gRPC server metrics failed; is another governor of the same service registered on this registerer? %w", err)
+	serverMetrics, err := register(g.registerer, metrics.NewServerMetrics(c.metricsOptions...))
+	if err != nil {
+		return nil, fmt.Errorf("governance: registering the gRPC server metrics failed; pass a registerer without conflicting metric names: %w", err)
 	}
-	fallbacks := prometheus.NewCounter(prometheus.CounterOpts{
+	fallbacks, err := register(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_ratelimit_redis_fallback_total",
 		Help: "Distributed rate-limit admissions counted locally because Redis failed.",
-	})
-	if err := g.registerer.Register(fallbacks); err != nil {
+	}))
+	if err != nil {
 		return nil, fmt.Errorf("governance: registering govern_ratelimit_redis_fallback_total failed: %w", err)
 	}
 	if c.tracerProvider != nil {
@@ -151,6 +151,23 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		g.idempotent = idempotency.NewServer(table, store, idemOpts...).UnaryServerInterceptor()
 	}
 	return g, nil
+}
+
+// register registers c on reg, or returns the collector of the same kind
+// already registered there: governors of several services (one per
+// generated SvcInterceptors call) may share one registry and labels, and
+// then share their collectors.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var already prometheus.AlreadyRegisteredError
+		if errors.As(err, &already) {
+			if existing, ok := already.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
 }
 
 // ServerOptions returns the options that install the governed chain on a

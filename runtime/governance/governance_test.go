@@ -501,16 +501,30 @@ func TestDialOptionsGovernClient(t *testing.T) {
 	}
 }
 
+func TestGovernorsShareARegistry(t *testing.T) {
+	// One governor per service, as the generated SvcInterceptors build
+	// them, on one registry with the same labels.
+	reg := prometheus.NewRegistry()
+	for _, table := range []policy.Table{testv1.OrderServicePolicy, testv1.InventoryServicePolicy} {
+		if _, err := governance.New(table, governance.WithService("shop", "prod", "eu"), governance.WithRegisterer(reg),
+			governance.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+			t.Fatalf("second governor on a shared registry: %v", err)
+		}
+	}
+	if n, _ := testutil.GatherAndCount(reg, "grpc_server_started_total"); n != len(testTable())-1 {
+		t.Fatalf("%d started series, want one per governed method of both services", n)
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	if _, err := governance.New(testTable(), governance.WithService("", "prod", "eu")); err == nil {
 		t.Error("empty service label accepted")
 	}
 	reg := prometheus.NewRegistry()
-	if _, err := governance.New(testTable(), governance.WithRegisterer(reg), governance.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
-		t.Fatal(err)
-	}
+	conflicting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "grpc_server_started_total", Help: "not a counter vec"})
+	reg.MustRegister(conflicting)
 	if _, err := governance.New(testTable(), governance.WithRegisterer(reg), governance.WithLogger(slog.New(slog.DiscardHandler))); err == nil {
-		t.Error("second governor of the same service on one registry: want a registration error")
+		t.Error("registry with a conflicting grpc_server_started_total accepted")
 	}
 	bad := policy.Table{"/a.S/M": {FullMethod: "/a.S/Other"}}
 	if _, err := governance.New(bad, governance.WithLogger(slog.New(slog.DiscardHandler))); err == nil {

@@ -37,6 +37,8 @@ func WithService(name, env, region string) Option {
 // WithRegisterer registers the governor's collectors on reg (wrapped with
 // the service/env/region labels) instead of a private registry. Nothing is
 // ever registered on prometheus.DefaultRegisterer unless you pass it here.
+// Several governors (one per service, as the generated SvcInterceptors
+// build them) may share reg: they then share their collectors.
 func WithRegisterer(reg prometheus.Registerer) Option {
 	return func(c *config) { c.registerer = reg }
 }
