@@ -62,7 +62,7 @@ func TestValidateConfigExitStatus(t *testing.T) {
 		{[]string{"validate-config", warn}, false, "warn.yaml:4: warning: unknown top-level key"},
 		{[]string{"validate-config", "--strict", warn}, true, "warn.yaml:4: warning:"},
 		{[]string{"validate-config", "--allowed-regions", "eu-west-1,eu-central-1", clean}, true, `region "us-west-2" is not in the allowed set`},
-		{[]string{"validate-config", "--region-pattern", "^eu-", clean}, true, `region "us-west-2" is not a cloud region name`},
+		{[]string{"validate-config", "--region-pattern", "^eu-", clean}, true, `region "us-west-2" does not match the allowed pattern ^eu-`},
 		{[]string{"validate-config", "--region-pattern", "^us-", clean}, false, ""},
 	}
 	for _, tt := range tests {

@@ -254,6 +254,12 @@ func (c *checker) checkRegion(n *yaml.Node) {
 		}
 		return
 	}
+	if c.settings.regionPattern != defaultRegionPattern {
+		if !c.settings.regionPattern.MatchString(n.Value) {
+			c.errorf(n.Line, "region %q does not match the allowed pattern %s: use a region of the allowed set", n.Value, c.settings.regionPattern)
+		}
+		return
+	}
 	if !c.settings.regionPattern.MatchString(n.Value) {
 		c.errorf(n.Line, "region %q is not a cloud region name: write it like us-west-2 or europe-west4 (lower case, dash separated), or pass --allowed-regions", n.Value)
 	}
