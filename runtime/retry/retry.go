@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/errinfo"
@@ -174,8 +175,11 @@ func (r *Retrier) target(name string) *target {
 }
 
 // UnaryClientInterceptor returns the interceptor. Methods without an
-// adaptive policy pass through once (their round trip is measured when they
-// have no native retry policy, whose backoffs would pollute the RTT).
+// adaptive policy pass through once; their round trip feeds the target's
+// RTT window when they have no native retry policy (whose backoffs would
+// pollute it) and did not fail with UNAVAILABLE or CANCELLED (which say
+// nothing about the round trip). Adaptive attempts feed it when a server
+// answered them.
 // Adaptive methods are retried by the rules of the package doc. Chain it
 // inside the idempotency key interceptor, so every attempt carries the
 // caller's key, and outside the per-attempt deadline and breaker.
@@ -202,12 +206,13 @@ func (r *Retrier) retry(ctx context.Context, m *policy.Method, method string, re
 	pol := m.Retry
 	bo := Backoff{Initial: pol.InitialBackoff, Max: pol.MaxBackoff, Multiplier: pol.Multiplier, Alpha: r.cfg.alpha}
 	var trailer metadata.MD
-	attemptOpts := make([]grpc.CallOption, len(opts), len(opts)+1)
+	var server peer.Peer
+	attemptOpts := make([]grpc.CallOption, len(opts), len(opts)+2)
 	copy(attemptOpts, opts)
-	attemptOpts = append(attemptOpts, grpc.Trailer(&trailer))
+	attemptOpts = append(attemptOpts, grpc.Trailer(&trailer), grpc.Peer(&server))
 	sincePushback := 0
 	for attempt := 1; ; attempt++ {
-		trailer = nil
+		trailer, server = nil, peer.Peer{}
 		start := time.Now()
 		err := invoker(ctx, method, req, reply, cc, attemptOpts...)
 		elapsed := time.Since(start)
@@ -225,7 +230,12 @@ func (r *Retrier) retry(ctx context.Context, m *policy.Method, method string, re
 			r.report(method, OutcomeCircuitOpen)
 			return err
 		}
-		t.rtt.Observe(elapsed)
+		// Only an answer from a server says something about the round
+		// trip: a connection refused in 0 ms must not pull the P99 (and
+		// with it the backoff) down while the target is down.
+		if server.Addr != nil {
+			t.rtt.Observe(elapsed)
+		}
 		if !retryable(pol, status.Code(err)) {
 			r.report(method, OutcomeNotRetryable)
 			return err
@@ -294,11 +304,16 @@ func (r *Retrier) report(method string, o Outcome) {
 	}
 }
 
-// answered reports whether err came back from the server (or the
-// transport), as opposed to the caller giving up; only such calls say
-// something about the round trip.
+// answered reports whether a single-attempt call's error says something
+// about the round trip: success, or a status other than the caller giving
+// up or the channel failing fast (UNAVAILABLE, which includes a refused
+// connection and a local CIRCUIT_OPEN).
 func answered(ctx context.Context, err error) bool {
-	return ctx.Err() == nil && status.Code(err) != codes.Canceled && !errinfo.Is(err, errinfo.CircuitOpen)
+	if err == nil {
+		return true
+	}
+	c := status.Code(err)
+	return ctx.Err() == nil && c != codes.Canceled && c != codes.Unavailable
 }
 
 func retryable(pol *policy.Retry, c codes.Code) bool {

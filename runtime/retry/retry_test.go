@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -503,5 +504,40 @@ func TestRetryInfoIsAFloor(t *testing.T) {
 	}
 	if gap := log[1].At.Sub(log[0].At); gap < wait {
 		t.Errorf("retried after %v, before the RetryInfo delay %v", gap, wait)
+	}
+}
+
+// TestOnlyServerAnswersFeedRTT: attempts that never reached a server (a
+// refused connection) must not pull the RTT estimate down.
+func TestOnlyServerAnswersFeedRTT(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close() // nothing listens there now
+	r, err := New(adaptiveTable(fastRetry()), WithBudget(1000, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(r.UnaryClientInterceptor()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	for _, m := range []string{retrytest.Get, retrytest.Create} {
+		if _, err := retrytest.Call(t.Context(), cc, m, "x"); status.Code(err) != codes.Unavailable {
+			t.Fatalf("%s: err = %v, want UNAVAILABLE", m, err)
+		}
+	}
+	if n := r.RTT(cc.Target()).Count(); n != 0 {
+		t.Errorf("RTT window holds %d samples from a target that never answered", n)
+	}
+	// A server that answers with a failure does count.
+	srv, cc2, r2, _ := setup(t, adaptiveTable(fastRetry()), alwaysFail(codes.Unavailable), WithBudget(1000, 1))
+	_, _ = retrytest.Call(t.Context(), cc2, retrytest.Get, "x")
+	if n, want := r2.RTT(cc2.Target()).Count(), uint64(srv.Attempts(retrytest.Get)); n != want {
+		t.Errorf("RTT window holds %d samples for %d answered attempts", n, want)
 	}
 }
