@@ -16,7 +16,7 @@ var goldenCases = []struct {
 	{"levels.proto", "paths=source_relative", []string{"levels_govern.pb.go"}},
 	{"keys.proto", "paths=source_relative", []string{"keys_govern.pb.go"}},
 	{"streaming.proto", "paths=source_relative", []string{"streaming_govern.pb.go"}},
-	{"http.proto", "paths=source_relative", []string{"http_govern.pb.go"}},
+	{"http.proto", "paths=source_relative,openapi=true", []string{"http_govern.pb.go", "http.openapi.yaml"}},
 	{"editions.proto", "paths=source_relative", []string{"editions_govern.pb.go"}},
 	{"noservice.proto", "paths=source_relative", nil},
 }

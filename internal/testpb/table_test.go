@@ -1,9 +1,11 @@
 package testpb_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"google.golang.org/grpc/codes"
 
 	"github.com/govkit/govern/internal/testpb/testv1"
@@ -76,5 +78,30 @@ func TestTableIsWhatTheProtoSays(t *testing.T) {
 	}
 	if rl := testv1.InventoryServicePolicy.Lookup("/govern.test.v1.InventoryService/GetStock").RateLimit; rl == nil || rl.Scope != policy.ScopeDistributed {
 		t.Errorf("GetStock rate limit = %+v", rl)
+	}
+}
+
+// TestOpenAPIDocument validates the committed testv1 OpenAPI document with
+// kin-openapi and checks that x-govern carries the table's policy.
+func TestOpenAPIDocument(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromFile("testv1/test.openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	op := doc.Paths.Find("/v1/stock:reserve").Post
+	x, _ := op.Extensions["x-govern"].(map[string]any)
+	rl, _ := x["rate_limit"].(map[string]any)
+	if rl["rps"] != 5.0 || rl["burst"] != 5.0 {
+		t.Errorf("ReserveStock x-govern rate_limit = %v", rl)
+	}
+	if op.Responses.Status(429) == nil {
+		t.Error("ReserveStock documents no 429")
+	}
+	cancel := doc.Paths.Find("/v1/orders/{id}").Delete
+	if h := cancel.Parameters.GetByInAndName("header", "Idempotency-Key"); h == nil || !h.Required {
+		t.Errorf("CancelOrder Idempotency-Key = %+v, want required", h)
 	}
 }
