@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/reflection"
@@ -23,6 +24,7 @@ import (
 	"github.com/govkit/govern/runtime/health"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/serve"
+	"github.com/govkit/govern/runtime/tracing"
 )
 
 // app is the wired service: listeners bound, servers built, not yet
@@ -92,6 +94,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		}
 	}
 	govOpts = append(govOpts, governance.WithIdempotencyStore(store))
+
+	// Tracing: the sampler takes each method's ratio from its tier (gold
+	// 100%, bronze 1%) and honours a propagated decision. No exporter is
+	// configured in the example (add sdktrace.WithBatcher(exporter) here);
+	// trace and span ids still reach the log lines, including ones sent
+	// through the gateway as traceparent or B3 headers.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(orderv1.OrderServicePolicy)))
+	a.closers = append(a.closers, func() error { return tp.Shutdown(context.Background()) })
+	govOpts = append(govOpts, governance.WithTracerProvider(tp))
 	if cfg.MaintenanceFile != "" {
 		if err := a.checks.Register("maintenance", maintenanceCheck(cfg.MaintenanceFile)); err != nil {
 			return nil, err

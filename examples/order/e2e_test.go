@@ -25,6 +25,7 @@ import (
 
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/gateway"
+	"github.com/govkit/govern/runtime/logging"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -36,6 +37,7 @@ const createLatency = 300 * time.Millisecond
 
 // service is the example running on loopback ports.
 type service struct {
+	logs        *syncBuffer
 	app         *app
 	httpURL     string
 	adminURL    string
@@ -59,7 +61,8 @@ func startService(t *testing.T) *service {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	logs := &syncBuffer{}
+	a, err := newApp(ctx, cfg, logging.New(logs, slog.LevelDebug))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -72,6 +75,7 @@ func startService(t *testing.T) *service {
 		t.Fatal(err)
 	}
 	s := &service{
+		logs:        logs,
 		app:         a,
 		httpURL:     "http://" + a.httpLis.Addr().String(),
 		adminURL:    "http://" + a.adminLis.Addr().String(),
@@ -101,11 +105,49 @@ type response struct {
 	body   []byte
 }
 
-func (s *service) do(t *testing.T, method, url, key string, body string) response {
+// syncBuffer collects the service's log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the JSON log lines whose fields include every pair of want.
+func (b *syncBuffer) lines(want map[string]string) []map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for line := range strings.SplitSeq(b.buf.String(), "\n") {
+		var fields map[string]any
+		if json.Unmarshal([]byte(line), &fields) != nil {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			if fields[k] != v {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, fields)
+		}
+	}
+	return out
+}
+
+func (s *service) do(t *testing.T, method, url, key string, body string, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -258,6 +300,29 @@ func TestEndToEnd(t *testing.T) {
 		firstOrderID = o.ID
 		if r := s.do(t, http.MethodGet, orders+"/"+o.ID, "", ""); r.code != 200 || !strings.Contains(string(r.body), `"SN-1"`) {
 			t.Fatalf("GET the order = %d %s", r.code, r.body)
+		}
+	})
+
+	t.Run("trace headers cross the gateway into the governed call", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			traceID string
+			headers []string
+		}{
+			{name: "W3C", traceID: "4bf92f3577b34da6a3ce929d0e0e4736", headers: []string{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+			{name: "B3 multi", traceID: "463ac35c9f6413ad48485a3953bb6124", headers: []string{"X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312", "X-B3-Sampled", "1"}},
+			{name: "B3 single", traceID: "80f198ee56343ba864fe8b2a57d3eff7", headers: []string{"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := s.do(t, http.MethodGet, orders+"/"+firstOrderID, "", "", tt.headers...)
+				if r.code != 200 {
+					t.Fatalf("GetOrder = %d %s", r.code, r.body)
+				}
+				s.eventually(t, "the call's log line", func() bool {
+					return len(s.logs.lines(map[string]string{"method": "/order.v1.OrderService/GetOrder", "trace_id": tt.traceID})) == 1
+				})
+			})
 		}
 	})
 
