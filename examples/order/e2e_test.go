@@ -21,8 +21,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
+	orderv1 "github.com/govkit/govern/examples/order/gen/order/v1"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/gateway"
 	"github.com/govkit/govern/runtime/logging"
@@ -300,6 +302,20 @@ func TestEndToEnd(t *testing.T) {
 		firstOrderID = o.ID
 		if r := s.do(t, http.MethodGet, orders+"/"+o.ID, "", ""); r.code != 200 || !strings.Contains(string(r.body), `"SN-1"`) {
 			t.Fatalf("GET the order = %d %s", r.code, r.body)
+		}
+	})
+
+	t.Run("gRPC retry of an HTTP call with the same key is replayed", func(t *testing.T) {
+		before := s.app.store.Len()
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "idempotency-key", `"k1"`)
+		o, err := orderv1.NewOrderServiceClient(s.conn).CreateOrder(ctx, &orderv1.CreateOrderRequest{
+			ClientId: "shop-1", OrderSn: "SN-1", Sku: "BOOK-42", Quantity: 1, AmountMinor: 1999, Currency: "EUR",
+		})
+		if err != nil || o.GetId() != firstOrderID {
+			t.Fatalf("gRPC CreateOrder = %v, %v; want the HTTP call's order %s", o, err, firstOrderID)
+		}
+		if s.app.store.Len() != before {
+			t.Fatal("the gRPC retry created an order")
 		}
 	})
 
