@@ -57,6 +57,10 @@ const (
 	iStoreError
 )
 
+// minRetryDelay keeps duplicates of a call whose owner is gone from
+// retrying in a tight loop.
+const minRetryDelay = 10 * time.Millisecond
+
 // retryPushbackKey is the trailer gRPC's native retry reads as the server's
 // requested delay (gRFC A6).
 const retryPushbackKey = "grpc-retry-pushback-ms"
@@ -206,7 +210,10 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The caller gave up (cancelled, or its deadline passed) while the
-		// store was asked: not a store failure.
+		// store was asked: not a store failure. The claim may have landed
+		// before the answer was lost; give it back so retries need not
+		// wait for the lease (harmless ErrNotOwner if it did not land).
+		s.release(ctx, ms, skey, claim.Owner)
 		return nil, grpcstatus.FromContextError(ctx.Err()).Err()
 	case err != nil:
 		ms.counters[iStoreError].Inc()
@@ -300,7 +307,13 @@ func (s *Server) answerDuplicate(ctx context.Context, ms *methodState, rec *Reco
 	}
 	if rec.State == StateInFlight {
 		ms.counters[iInFlight].Inc()
-		delay := min(max(rec.Deadline.Sub(now), time.Millisecond), s.maxRetryDelay)
+		// Come back when the running call must have finished; past its
+		// deadline, when its lease ends (its owner is gone).
+		delay := rec.Deadline.Sub(now)
+		if delay <= 0 {
+			delay += ms.lease - ms.budget
+		}
+		delay = min(max(delay, minRetryDelay), s.maxRetryDelay)
 		// gRPC's native retry honours the pushback when ABORTED is retryable.
 		_ = grpc.SetTrailer(ctx, metadata.Pairs(retryPushbackKey, strconv.FormatInt(delay.Milliseconds(), 10)))
 		return nil, errinfo.Error(codes.Aborted, errinfo.IdempotencyInFlight,

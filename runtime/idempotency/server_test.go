@@ -841,3 +841,77 @@ func (p *tcpProxy) restore(t *testing.T) {
 	}
 	p.serve(lis)
 }
+
+// slowClaimStore applies a claim, then loses the answer: it returns only
+// when the caller's context ends.
+type slowClaimStore struct{ Store }
+
+func (s slowClaimStore) Claim(ctx context.Context, key Key, claim Record, lease time.Duration) (Record, bool, error) {
+	rec, claimed, err := s.Store.Claim(ctx, key, claim, lease)
+	if err != nil || !claimed {
+		return rec, claimed, err
+	}
+	<-ctx.Done()
+	return Record{}, false, ctx.Err()
+}
+
+func callDirect(ctx context.Context, srv *Server, key string, req *structpb.Struct, svc *orders) (any, error) {
+	ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(MetadataKey, key))
+	return srv.UnaryServerInterceptor()(ctx, req, &grpc.UnaryServerInfo{FullMethod: methodPay}, func(ctx context.Context, req any) (any, error) {
+		return svc.handle(ctx, req.(*structpb.Struct))
+	})
+}
+
+func TestCallerGivingUpDuringClaimReleasesIt(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	mem := NewMemoryStore()
+	slow := NewServer(testTable(time.Hour, 10*time.Second), slowClaimStore{mem}, WithRegisterer(reg))
+	svc := &orders{}
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := callDirect(ctx, slow, "gave-up", req, svc); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("err = %v, want DEADLINE_EXCEEDED", err)
+	}
+	if got := counterValue(t, reg, methodPay, ResultStoreError); got != 0 {
+		t.Errorf("store_error = %v: a caller's deadline is not a store failure", got)
+	}
+	// The claim that landed was released: the retry runs at once.
+	fast := NewServer(testTable(time.Hour, 10*time.Second), mem)
+	if _, err := callDirect(context.Background(), fast, "gave-up", req, svc); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	wantRuns(t, svc, 1)
+}
+
+func TestInFlightRetryDelay(t *testing.T) {
+	const lease = 10 * time.Second // budget 9s: margin 1s
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name     string
+		deadline time.Time
+		maxDelay time.Duration
+		want     time.Duration
+	}{
+		{"owner running: its deadline", now.Add(300 * time.Millisecond), 5 * time.Second, 300 * time.Millisecond},
+		{"capped", now.Add(8 * time.Second), 5 * time.Second, 5 * time.Second},
+		{"owner past its deadline: the end of its lease", now.Add(-100 * time.Millisecond), 5 * time.Second, 900 * time.Millisecond},
+		{"never a tight loop", now.Add(-5 * time.Second), 5 * time.Second, minRetryDelay},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := NewMemoryStore()
+			srv := NewServer(testTable(time.Hour, lease), mem, WithClock(func() time.Time { return now }), WithMaxRetryDelay(tc.maxDelay))
+			req := mustStruct(t, map[string]any{"amount": 1.0})
+			held := Record{Owner: Owner{9}, Fingerprint: sha256.Sum256(wire(t, req)), Deadline: tc.deadline}
+			if _, claimed, _ := mem.Claim(context.Background(), DeriveKey("", methodPay, "k"), held, time.Minute); !claimed {
+				t.Fatal("not claimed")
+			}
+			_, err := callDirect(context.Background(), srv, "k", req, &orders{})
+			wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
+			if got := errinfo.RetryAfter(err); got != tc.want {
+				t.Errorf("retry delay %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
