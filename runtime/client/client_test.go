@@ -499,3 +499,26 @@ func TestMetricsOnAWrappedRegisterer(t *testing.T) {
 		t.Errorf("%s%v = %v (found %v), want 2 from two clients", StartedTotal, labels, got, ok)
 	}
 }
+
+func TestWithoutBreakers(t *testing.T) {
+	cb := &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 2, Window: time.Minute, OpenFor: time.Minute}
+	table := policy.Table{retrytest.Get: {FullMethod: retrytest.Get, IdempotencyLevel: policy.NoSideEffects, CircuitBreaker: cb}}
+	srv := start(t, alwaysFail(codes.Internal))
+	cc := dial(t, srv.Addr, table, WithoutBreakers())
+	for range 10 {
+		if _, err := retrytest.Call(t.Context(), cc, retrytest.Get, "x"); errinfo.Is(err, errinfo.CircuitOpen) {
+			t.Fatal("a breaker opened although WithoutBreakers was given")
+		}
+	}
+	if n := srv.Attempts(retrytest.Get); n != 10 {
+		t.Errorf("attempts = %d, want 10", n)
+	}
+}
+
+func TestEmptyTableDialsPlainly(t *testing.T) {
+	srv := start(t, failFirst(0, codes.OK))
+	cc := dial(t, srv.Addr, nil, WithAlpha(0), WithRetryBudget(20, 0.5))
+	if got, err := retrytest.Call(t.Context(), cc, retrytest.Get, "x"); err != nil || got != "ok" {
+		t.Fatalf("Call = %q, %v", got, err)
+	}
+}
