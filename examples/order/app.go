@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -147,9 +149,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		adminOpts = append(adminOpts, admin.WithPprof())
 	}
 
+	// The HTTP port: the gateway, plus its own OpenAPI document, on one
+	// explicit mux.
+	httpMux := http.NewServeMux()
+	httpMux.HandleFunc("GET "+openAPIPath, serveOpenAPI)
+	httpMux.Handle("/", gw)
+
 	a.server = serve.New(
 		serve.WithGRPC(a.grpcLis, grpcServer),
-		serve.WithHTTP("gateway", a.httpLis, serve.NewHTTPServer(gw)),
+		serve.WithHTTP("gateway", a.httpLis, serve.NewHTTPServer(httpMux)),
 		serve.WithHTTP("admin", a.adminLis, serve.NewHTTPServer(admin.New(adminOpts...))),
 		serve.WithChecks(a.checks),
 		serve.WithGRPCHealth(a.grpcHealth),
@@ -176,6 +184,18 @@ func (a *app) close() error {
 	}
 	a.closers = nil
 	return errs
+}
+
+// openAPIPath serves the OpenAPI 3.0 document protoc-gen-govern generated
+// from order.proto (routes, Idempotency-Key, x-govern policies).
+const openAPIPath = "/openapi.yaml"
+
+//go:embed gen/order/v1/order.openapi.yaml
+var openAPIDocument []byte
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openAPIDocument)
 }
 
 // maintenanceCheck fails while path exists.

@@ -224,6 +224,8 @@ func problem(t *testing.T, r response, wantStatus int, wantReason string) gatewa
 func TestEndToEnd(t *testing.T) {
 	s := startService(t)
 	orders := s.httpURL + "/v1/orders"
+	contract := loadContract(t)
+	post := http.Header{"Content-Type": {"application/json"}}
 
 	t.Run("health endpoints", func(t *testing.T) {
 		if code, body, _ := s.get(t, s.adminURL+"/livez"); code != 200 || body != "ok\n" {
@@ -292,6 +294,7 @@ func TestEndToEnd(t *testing.T) {
 		if second.code != 200 || !bytes.Equal(first.body, second.body) {
 			t.Fatalf("second create = %d %s, want the first response %s", second.code, second.body, first.body)
 		}
+		contract.conforms(t, http.MethodPost, orders, post, first)
 		if got := s.app.store.Len() - before; got != 1 {
 			t.Fatalf("%d orders created, want 1", got)
 		}
@@ -300,9 +303,11 @@ func TestEndToEnd(t *testing.T) {
 		}
 		_ = json.Unmarshal(first.body, &o)
 		firstOrderID = o.ID
-		if r := s.do(t, http.MethodGet, orders+"/"+o.ID, "", ""); r.code != 200 || !strings.Contains(string(r.body), `"SN-1"`) {
+		r := s.do(t, http.MethodGet, orders+"/"+o.ID, "", "")
+		if r.code != 200 || !strings.Contains(string(r.body), `"SN-1"`) {
 			t.Fatalf("GET the order = %d %s", r.code, r.body)
 		}
+		contract.conforms(t, http.MethodGet, orders+"/"+o.ID, nil, r)
 	})
 
 	t.Run("gRPC retry of an HTTP call with the same key is replayed", func(t *testing.T) {
@@ -354,6 +359,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("first create = %d %s", first.code, first.body)
 		}
 		problem(t, dup, http.StatusConflict, errinfo.IdempotencyInFlight)
+		contract.conforms(t, http.MethodPost, orders, post, dup)
 		if dup.header.Get("Retry-After") == "" {
 			t.Fatal("409 without Retry-After")
 		}
@@ -366,6 +372,7 @@ func TestEndToEnd(t *testing.T) {
 		before := s.app.store.Len()
 		r := s.do(t, http.MethodPost, orders, `"k1"`, orderBody("shop-1", "SN-1", 5))
 		problem(t, r, http.StatusUnprocessableEntity, errinfo.IdempotencyKeyReused)
+		contract.conforms(t, http.MethodPost, orders, post, r)
 		if s.app.store.Len() != before {
 			t.Fatal("a reused key created an order")
 		}
@@ -374,7 +381,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("missing required key is 400", func(t *testing.T) {
 		// No header, and no client_id / order_sn to derive the key from.
 		body := `{"sku":"BOOK-42","quantity":1,"amount_minor":1999,"currency":"EUR"}`
-		problem(t, s.do(t, http.MethodPost, orders, "", body), http.StatusBadRequest, errinfo.IdempotencyKeyMissing)
+		r := s.do(t, http.MethodPost, orders, "", body)
+		problem(t, r, http.StatusBadRequest, errinfo.IdempotencyKeyMissing)
+		contract.conforms(t, http.MethodPost, orders, post, r)
 	})
 
 	t.Run("key derived from client_id and order_sn deduplicates header-less retries", func(t *testing.T) {
@@ -397,11 +406,13 @@ func TestEndToEnd(t *testing.T) {
 			if r.code != 200 {
 				t.Fatalf("ListOrders = %d %s", r.code, r.body)
 			}
+			contract.conforms(t, http.MethodGet, orders+"?page_size=1", nil, r)
 		}
 		if limited.code == 0 {
 			t.Fatal("200 calls at full speed to a 10 rps route were never limited")
 		}
 		p := problem(t, limited, http.StatusTooManyRequests, errinfo.RateLimited)
+		contract.conforms(t, http.MethodGet, orders+"?page_size=1", nil, limited)
 		if limited.header.Get("Retry-After") == "" || p.RetryAfterSec < 1 {
 			t.Fatalf("429 without Retry-After: %v %+v", limited.header, p)
 		}
