@@ -74,58 +74,61 @@ func genMethodPolicy(g *protogen.GeneratedFile, mm *methodModel) {
 	case policy.Idempotent:
 		g.P("IdempotencyLevel: ", policyPackage.Ident("Idempotent"), ",")
 	}
+	// Sub-policies are one line each: compact, and cheap for the gofmt pass
+	// protogen runs (nested multi-line literals are re-measured at every
+	// level).
 	if id := p.Idempotency; id != nil {
-		g.P("Idempotency: &", policyPackage.Ident("Idempotency"), "{")
+		var l literal
 		if id.Required {
-			g.P("Required: true,")
+			l.field("Required", "true")
 		}
 		if len(id.KeyFields) > 0 {
-			g.P("KeyFields: ", stringSlice(id.KeyFields), ",")
-			g.P("Key: ", keyAdapterName(mm.method), ",")
+			l.field("KeyFields", stringSlice(id.KeyFields))
+			l.field("Key", keyAdapterName(mm.method))
 		}
-		pDuration(g, "TTL", id.TTL)
-		pDuration(g, "Lease", id.Lease)
-		g.P("},")
+		l.field("TTL", durationExpr(id.TTL)...)
+		l.field("Lease", durationExpr(id.Lease)...)
+		l.print(g, "Idempotency", policyPackage.Ident("Idempotency"))
 	}
 	if r := p.Retry; r != nil {
-		g.P("Retry: &", policyPackage.Ident("Retry"), "{")
-		g.P("MaxAttempts: ", r.MaxAttempts, ",")
-		pDuration(g, "InitialBackoff", r.InitialBackoff)
-		pDuration(g, "MaxBackoff", r.MaxBackoff)
-		g.P("Multiplier: ", floatLit(r.Multiplier), ",")
-		codeList := []any{"Codes: []", codesPackage.Ident("Code"), "{"}
+		var l literal
+		l.field("MaxAttempts", strconv.Itoa(r.MaxAttempts))
+		l.field("InitialBackoff", durationExpr(r.InitialBackoff)...)
+		l.field("MaxBackoff", durationExpr(r.MaxBackoff)...)
+		l.field("Multiplier", floatLit(r.Multiplier))
+		codeList := []any{"[]", codesPackage.Ident("Code"), "{"}
 		for i, c := range r.Codes {
 			if i > 0 {
 				codeList = append(codeList, ", ")
 			}
 			codeList = append(codeList, codeIdent(c))
 		}
-		g.P(append(codeList, "},")...)
+		l.field("Codes", append(codeList, "}")...)
 		if r.Adaptive {
-			g.P("Adaptive: true,")
+			l.field("Adaptive", "true")
 		}
 		if r.RTTBaseline != 0 {
-			pDuration(g, "RTTBaseline", r.RTTBaseline)
+			l.field("RTTBaseline", durationExpr(r.RTTBaseline)...)
 		}
-		g.P("},")
+		l.print(g, "Retry", policyPackage.Ident("Retry"))
 	}
 	if rl := p.RateLimit; rl != nil {
-		g.P("RateLimit: &", policyPackage.Ident("RateLimit"), "{")
-		g.P("RPS: ", floatLit(rl.RPS), ",")
-		g.P("Burst: ", rl.Burst, ",")
+		var l literal
+		l.field("RPS", floatLit(rl.RPS))
+		l.field("Burst", strconv.Itoa(rl.Burst))
 		if rl.Scope == policy.ScopeDistributed {
-			g.P("Scope: ", policyPackage.Ident("ScopeDistributed"), ",")
+			l.field("Scope", policyPackage.Ident("ScopeDistributed"))
 		}
-		g.P("},")
+		l.print(g, "RateLimit", policyPackage.Ident("RateLimit"))
 	}
 	if cb := p.CircuitBreaker; cb != nil {
-		g.P("CircuitBreaker: &", policyPackage.Ident("CircuitBreaker"), "{")
-		g.P("FailureRatio: ", floatLit(cb.FailureRatio), ",")
-		g.P("MinRequests: ", cb.MinRequests, ",")
-		pDuration(g, "Window", cb.Window)
-		pDuration(g, "OpenFor", cb.OpenFor)
-		g.P("HalfOpenRequests: ", cb.HalfOpenRequests, ",")
-		g.P("},")
+		var l literal
+		l.field("FailureRatio", floatLit(cb.FailureRatio))
+		l.field("MinRequests", strconv.FormatUint(uint64(cb.MinRequests), 10))
+		l.field("Window", durationExpr(cb.Window)...)
+		l.field("OpenFor", durationExpr(cb.OpenFor)...)
+		l.field("HalfOpenRequests", strconv.FormatUint(uint64(cb.HalfOpenRequests), 10))
+		l.print(g, "CircuitBreaker", policyPackage.Ident("CircuitBreaker"))
 	}
 	g.P("}")
 	g.P()
@@ -186,4 +189,19 @@ func stringSlice(ss []string) string {
 // pDuration writes one "Name: <duration expression>," line.
 func pDuration(g *protogen.GeneratedFile, name string, d time.Duration) {
 	g.P(append(append([]any{name, ": "}, durationExpr(d)...), ",")...)
+}
+
+// literal collects the fields of a one-line composite literal.
+type literal struct{ parts []any }
+
+func (l *literal) field(name string, value ...any) {
+	if len(l.parts) > 0 {
+		l.parts = append(l.parts, ", ")
+	}
+	l.parts = append(append(l.parts, name, ": "), value...)
+}
+
+// print writes "name: &typ{fields},".
+func (l *literal) print(g *protogen.GeneratedFile, name string, typ protogen.GoIdent) {
+	g.P(append(append([]any{name, ": &", typ, "{"}, l.parts...), "},")...)
 }

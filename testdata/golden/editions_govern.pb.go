@@ -24,25 +24,14 @@ var LedgerPolicy = policy.Table{
 }
 
 var _Ledger_Post_policy = &policy.Method{
-	FullMethod: "/govern.golden.editions.Ledger/Post",
-	Service:    "govern.golden.editions.Ledger",
-	Name:       "Post",
-	Tier:       policy.TierSilver,
-	Timeout:    time.Second,
-	Sampling:   0.1,
-	Idempotency: &policy.Idempotency{
-		KeyFields: []string{"account", "entry.number", "entry.memo"},
-		Key:       _Ledger_Post_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	FullMethod:  "/govern.golden.editions.Ledger/Post",
+	Service:     "govern.golden.editions.Ledger",
+	Name:        "Post",
+	Tier:        policy.TierSilver,
+	Timeout:     time.Second,
+	Sampling:    0.1,
+	Idempotency: &policy.Idempotency{KeyFields: []string{"account", "entry.number", "entry.memo"}, Key: _Ledger_Post_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
+	Retry:       &policy.Retry{MaxAttempts: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _Ledger_Balance_policy = &policy.Method{

@@ -29,26 +29,14 @@ var OrdersPolicy = policy.Table{
 }
 
 var _Orders_CreateOrder_policy = &policy.Method{
-	FullMethod: "/govern.golden.http.Orders/CreateOrder",
-	Service:    "govern.golden.http.Orders",
-	Name:       "CreateOrder",
-	Tier:       policy.TierGold,
-	Timeout:    800 * time.Millisecond,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		Required:  true,
-		KeyFields: []string{"client_id", "order.sn"},
-		Key:       _Orders_CreateOrder_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	FullMethod:  "/govern.golden.http.Orders/CreateOrder",
+	Service:     "govern.golden.http.Orders",
+	Name:        "CreateOrder",
+	Tier:        policy.TierGold,
+	Timeout:     800 * time.Millisecond,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{Required: true, KeyFields: []string{"client_id", "order.sn"}, Key: _Orders_CreateOrder_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
+	Retry:       &policy.Retry{MaxAttempts: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _Orders_GetOrder_policy = &policy.Method{
@@ -59,13 +47,7 @@ var _Orders_GetOrder_policy = &policy.Method{
 	Timeout:          200 * time.Millisecond,
 	Sampling:         1,
 	IdempotencyLevel: policy.NoSideEffects,
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	Retry:            &policy.Retry{MaxAttempts: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _Orders_UpdateOrder_policy = &policy.Method{

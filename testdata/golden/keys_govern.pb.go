@@ -26,70 +26,44 @@ var PaymentsPolicy = policy.Table{
 }
 
 var _Payments_Charge_policy = &policy.Method{
-	FullMethod: "/govern.golden.keys.Payments/Charge",
-	Service:    "govern.golden.keys.Payments",
-	Name:       "Charge",
-	Tier:       policy.TierGold,
-	Timeout:    3 * time.Second,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		Required:  true,
-		KeyFields: []string{"client_id", "payment.sn"},
-		Key:       _Payments_Charge_key,
-		TTL:       48 * time.Hour,
-		Lease:     30 * time.Second,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    5,
-		InitialBackoff: 200 * time.Millisecond,
-		MaxBackoff:     3 * time.Second,
-		Multiplier:     1.5,
-		Codes:          []codes.Code{codes.Unavailable, codes.Aborted},
-	},
+	FullMethod:  "/govern.golden.keys.Payments/Charge",
+	Service:     "govern.golden.keys.Payments",
+	Name:        "Charge",
+	Tier:        policy.TierGold,
+	Timeout:     3 * time.Second,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{Required: true, KeyFields: []string{"client_id", "payment.sn"}, Key: _Payments_Charge_key, TTL: 48 * time.Hour, Lease: 30 * time.Second},
+	Retry:       &policy.Retry{MaxAttempts: 5, InitialBackoff: 200 * time.Millisecond, MaxBackoff: 3 * time.Second, Multiplier: 1.5, Codes: []codes.Code{codes.Unavailable, codes.Aborted}},
 }
 
 var _Payments_Refund_policy = &policy.Method{
-	FullMethod: "/govern.golden.keys.Payments/Refund",
-	Service:    "govern.golden.keys.Payments",
-	Name:       "Refund",
-	Tier:       policy.TierGold,
-	Timeout:    3 * time.Second,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		KeyFields: []string{"attempt", "payment.ledger_id", "card_last4"},
-		Key:       _Payments_Refund_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
+	FullMethod:  "/govern.golden.keys.Payments/Refund",
+	Service:     "govern.golden.keys.Payments",
+	Name:        "Refund",
+	Tier:        policy.TierGold,
+	Timeout:     3 * time.Second,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{KeyFields: []string{"attempt", "payment.ledger_id", "card_last4"}, Key: _Payments_Refund_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
 }
 
 var _Payments_Transfer_policy = &policy.Method{
-	FullMethod: "/govern.golden.keys.Payments/Transfer",
-	Service:    "govern.golden.keys.Payments",
-	Name:       "Transfer",
-	Tier:       policy.TierGold,
-	Timeout:    3 * time.Second,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		KeyFields: []string{"from_account", "to_account", "amount_cents", "sequence", "currency", "urgent", "batch"},
-		Key:       _Payments_Transfer_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
+	FullMethod:  "/govern.golden.keys.Payments/Transfer",
+	Service:     "govern.golden.keys.Payments",
+	Name:        "Transfer",
+	Tier:        policy.TierGold,
+	Timeout:     3 * time.Second,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{KeyFields: []string{"from_account", "to_account", "amount_cents", "sequence", "currency", "urgent", "batch"}, Key: _Payments_Transfer_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
 }
 
 var _Payments_Capture_policy = &policy.Method{
-	FullMethod: "/govern.golden.keys.Payments/Capture",
-	Service:    "govern.golden.keys.Payments",
-	Name:       "Capture",
-	Tier:       policy.TierGold,
-	Timeout:    3 * time.Second,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		Required: true,
-		TTL:      24 * time.Hour,
-		Lease:    10 * time.Second,
-	},
+	FullMethod:  "/govern.golden.keys.Payments/Capture",
+	Service:     "govern.golden.keys.Payments",
+	Name:        "Capture",
+	Tier:        policy.TierGold,
+	Timeout:     3 * time.Second,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{Required: true, TTL: 24 * time.Hour, Lease: 10 * time.Second},
 }
 
 // Payments_ChargeIdempotencyKey derives the idempotency key of Payments.Charge

@@ -32,24 +32,9 @@ var _Catalog_GetItem_policy = &policy.Method{
 	Timeout:          800 * time.Millisecond,
 	Sampling:         0.1,
 	IdempotencyLevel: policy.NoSideEffects,
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 50 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
-	RateLimit: &policy.RateLimit{
-		RPS:   200,
-		Burst: 200,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      10,
-		Window:           30 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 1,
-	},
+	Retry:            &policy.Retry{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
+	RateLimit:        &policy.RateLimit{RPS: 200, Burst: 200},
+	CircuitBreaker:   &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: 30 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1},
 }
 
 var _Catalog_SearchItems_policy = &policy.Method{
@@ -60,66 +45,32 @@ var _Catalog_SearchItems_policy = &policy.Method{
 	Timeout:          1500 * time.Millisecond,
 	Sampling:         0.25,
 	IdempotencyLevel: policy.NoSideEffects,
-	Retry: &policy.Retry{
-		MaxAttempts:    4,
-		InitialBackoff: 50 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
-	},
-	RateLimit: &policy.RateLimit{
-		RPS:   50.5,
-		Burst: 51,
-		Scope: policy.ScopeDistributed,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      10,
-		Window:           30 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 1,
-	},
+	Retry:            &policy.Retry{MaxAttempts: 4, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable, codes.ResourceExhausted}},
+	RateLimit:        &policy.RateLimit{RPS: 50.5, Burst: 51, Scope: policy.ScopeDistributed},
+	CircuitBreaker:   &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: 30 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1},
 }
 
 var _Catalog_DeleteItem_policy = &policy.Method{
-	FullMethod: "/govern.golden.levels.Catalog/DeleteItem",
-	Service:    "govern.golden.levels.Catalog",
-	Name:       "DeleteItem",
-	Tier:       policy.TierSilver,
-	Timeout:    800 * time.Millisecond,
-	Sampling:   0.1,
-	RateLimit: &policy.RateLimit{
-		RPS:   200,
-		Burst: 5,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      10,
-		Window:           30 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 1,
-	},
+	FullMethod:     "/govern.golden.levels.Catalog/DeleteItem",
+	Service:        "govern.golden.levels.Catalog",
+	Name:           "DeleteItem",
+	Tier:           policy.TierSilver,
+	Timeout:        800 * time.Millisecond,
+	Sampling:       0.1,
+	RateLimit:      &policy.RateLimit{RPS: 200, Burst: 5},
+	CircuitBreaker: &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: 30 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1},
 }
 
 var _Catalog_Debug_policy = &policy.Method{
-	FullMethod: "/govern.golden.levels.Catalog/Debug",
-	Service:    "govern.golden.levels.Catalog",
-	Name:       "Debug",
-	Disabled:   true,
-	Tier:       policy.TierSilver,
-	Timeout:    800 * time.Millisecond,
-	Sampling:   0.1,
-	RateLimit: &policy.RateLimit{
-		RPS:   200,
-		Burst: 200,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      10,
-		Window:           30 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 1,
-	},
+	FullMethod:     "/govern.golden.levels.Catalog/Debug",
+	Service:        "govern.golden.levels.Catalog",
+	Name:           "Debug",
+	Disabled:       true,
+	Tier:           policy.TierSilver,
+	Timeout:        800 * time.Millisecond,
+	Sampling:       0.1,
+	RateLimit:      &policy.RateLimit{RPS: 200, Burst: 200},
+	CircuitBreaker: &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: 30 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1},
 }
 
 // CatalogServiceConfig is the gRPC service config of govern.golden.levels.Catalog: per-method
@@ -157,22 +108,8 @@ var _Admin_Reindex_policy = &policy.Method{
 	Timeout:          2 * time.Second,
 	Sampling:         0.01,
 	IdempotencyLevel: policy.Idempotent,
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 50 * time.Millisecond,
-		MaxBackoff:     2 * time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-		Adaptive:       true,
-		RTTBaseline:    20 * time.Millisecond,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      10,
-		Window:           10 * time.Second,
-		OpenFor:          time.Minute,
-		HalfOpenRequests: 3,
-	},
+	Retry:            &policy.Retry{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}, Adaptive: true, RTTBaseline: 20 * time.Millisecond},
+	CircuitBreaker:   &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, OpenFor: time.Minute, HalfOpenRequests: 3},
 }
 
 // AdminServiceConfig is the gRPC service config of govern.golden.levels.Admin: per-method

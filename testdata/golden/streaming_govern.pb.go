@@ -25,23 +25,14 @@ var FeedPolicy = policy.Table{
 }
 
 var _Feed_Publish_policy = &policy.Method{
-	FullMethod: "/govern.golden.streaming.Feed/Publish",
-	Service:    "govern.golden.streaming.Feed",
-	Name:       "Publish",
-	Tier:       policy.TierSilver,
-	Timeout:    30 * time.Second,
-	Sampling:   0.1,
-	Idempotency: &policy.Idempotency{
-		TTL:   24 * time.Hour,
-		Lease: time.Minute,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    2,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	FullMethod:  "/govern.golden.streaming.Feed/Publish",
+	Service:     "govern.golden.streaming.Feed",
+	Name:        "Publish",
+	Tier:        policy.TierSilver,
+	Timeout:     30 * time.Second,
+	Sampling:    0.1,
+	Idempotency: &policy.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
+	Retry:       &policy.Retry{MaxAttempts: 2, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _Feed_Subscribe_policy = &policy.Method{
@@ -52,17 +43,8 @@ var _Feed_Subscribe_policy = &policy.Method{
 	Tier:            policy.TierSilver,
 	Timeout:         30 * time.Second,
 	Sampling:        0.1,
-	Idempotency: &policy.Idempotency{
-		TTL:   24 * time.Hour,
-		Lease: time.Minute,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    2,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     time.Second,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	Idempotency:     &policy.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
+	Retry:           &policy.Retry{MaxAttempts: 2, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _Feed_Upload_policy = &policy.Method{
@@ -84,10 +66,7 @@ var _Feed_Chat_policy = &policy.Method{
 	Tier:            policy.TierSilver,
 	Timeout:         30 * time.Second,
 	Sampling:        0.1,
-	RateLimit: &policy.RateLimit{
-		RPS:   10,
-		Burst: 20,
-	},
+	RateLimit:       &policy.RateLimit{RPS: 10, Burst: 20},
 }
 
 // FeedServiceConfig is the gRPC service config of govern.golden.streaming.Feed: per-method

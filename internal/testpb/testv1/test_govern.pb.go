@@ -36,26 +36,14 @@ var OrderServicePolicy = policy.Table{
 }
 
 var _OrderService_CreateOrder_policy = &policy.Method{
-	FullMethod: "/govern.test.v1.OrderService/CreateOrder",
-	Service:    "govern.test.v1.OrderService",
-	Name:       "CreateOrder",
-	Tier:       policy.TierGold,
-	Timeout:    time.Second,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		Required:  true,
-		KeyFields: []string{"client_id", "order.sn"},
-		Key:       _OrderService_CreateOrder_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 10 * time.Millisecond,
-		MaxBackoff:     100 * time.Millisecond,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	FullMethod:  "/govern.test.v1.OrderService/CreateOrder",
+	Service:     "govern.test.v1.OrderService",
+	Name:        "CreateOrder",
+	Tier:        policy.TierGold,
+	Timeout:     time.Second,
+	Sampling:    1,
+	Idempotency: &policy.Idempotency{Required: true, KeyFields: []string{"client_id", "order.sn"}, Key: _OrderService_CreateOrder_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
+	Retry:       &policy.Retry{MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _OrderService_GetOrder_policy = &policy.Method{
@@ -66,13 +54,7 @@ var _OrderService_GetOrder_policy = &policy.Method{
 	Timeout:          2 * time.Second,
 	Sampling:         0.1,
 	IdempotencyLevel: policy.NoSideEffects,
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 10 * time.Millisecond,
-		MaxBackoff:     100 * time.Millisecond,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
+	Retry:            &policy.Retry{MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
 }
 
 var _OrderService_ListOrders_policy = &policy.Method{
@@ -86,17 +68,13 @@ var _OrderService_ListOrders_policy = &policy.Method{
 }
 
 var _OrderService_CancelOrder_policy = &policy.Method{
-	FullMethod: "/govern.test.v1.OrderService/CancelOrder",
-	Service:    "govern.test.v1.OrderService",
-	Name:       "CancelOrder",
-	Tier:       policy.TierSilver,
-	Timeout:    2 * time.Second,
-	Sampling:   0.1,
-	Idempotency: &policy.Idempotency{
-		Required: true,
-		TTL:      24 * time.Hour,
-		Lease:    10 * time.Second,
-	},
+	FullMethod:  "/govern.test.v1.OrderService/CancelOrder",
+	Service:     "govern.test.v1.OrderService",
+	Name:        "CancelOrder",
+	Tier:        policy.TierSilver,
+	Timeout:     2 * time.Second,
+	Sampling:    0.1,
+	Idempotency: &policy.Idempotency{Required: true, TTL: 24 * time.Hour, Lease: 10 * time.Second},
 }
 
 var _OrderService_ReserveStock_policy = &policy.Method{
@@ -106,26 +84,17 @@ var _OrderService_ReserveStock_policy = &policy.Method{
 	Tier:       policy.TierSilver,
 	Timeout:    2 * time.Second,
 	Sampling:   0.1,
-	RateLimit: &policy.RateLimit{
-		RPS:   5,
-		Burst: 5,
-	},
+	RateLimit:  &policy.RateLimit{RPS: 5, Burst: 5},
 }
 
 var _OrderService_ChargePayment_policy = &policy.Method{
-	FullMethod: "/govern.test.v1.OrderService/ChargePayment",
-	Service:    "govern.test.v1.OrderService",
-	Name:       "ChargePayment",
-	Tier:       policy.TierSilver,
-	Timeout:    2 * time.Second,
-	Sampling:   0.1,
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      4,
-		Window:           10 * time.Second,
-		OpenFor:          200 * time.Millisecond,
-		HalfOpenRequests: 1,
-	},
+	FullMethod:     "/govern.test.v1.OrderService/ChargePayment",
+	Service:        "govern.test.v1.OrderService",
+	Name:           "ChargePayment",
+	Tier:           policy.TierSilver,
+	Timeout:        2 * time.Second,
+	Sampling:       0.1,
+	CircuitBreaker: &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second, OpenFor: 200 * time.Millisecond, HalfOpenRequests: 1},
 }
 
 var _OrderService_SlowReport_policy = &policy.Method{
@@ -146,14 +115,7 @@ var _OrderService_RefreshCache_policy = &policy.Method{
 	Timeout:          2 * time.Second,
 	Sampling:         0.1,
 	IdempotencyLevel: policy.Idempotent,
-	Retry: &policy.Retry{
-		MaxAttempts:    4,
-		InitialBackoff: 20 * time.Millisecond,
-		MaxBackoff:     200 * time.Millisecond,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable, codes.ResourceExhausted},
-		Adaptive:       true,
-	},
+	Retry:            &policy.Retry{MaxAttempts: 4, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Multiplier: 2, Codes: []codes.Code{codes.Unavailable, codes.ResourceExhausted}, Adaptive: true},
 }
 
 var _OrderService_WatchOrders_policy = &policy.Method{
@@ -175,10 +137,7 @@ var _OrderService_SyncOrders_policy = &policy.Method{
 	Tier:            policy.TierSilver,
 	Timeout:         2 * time.Second,
 	Sampling:        0.1,
-	RateLimit: &policy.RateLimit{
-		RPS:   100,
-		Burst: 10,
-	},
+	RateLimit:       &policy.RateLimit{RPS: 100, Burst: 10},
 }
 
 var _OrderService_Echo_policy = &policy.Method{
@@ -281,11 +240,7 @@ var _InventoryService_GetStock_policy = &policy.Method{
 	Timeout:          2 * time.Second,
 	Sampling:         1,
 	IdempotencyLevel: policy.NoSideEffects,
-	RateLimit: &policy.RateLimit{
-		RPS:   5,
-		Burst: 5,
-		Scope: policy.ScopeDistributed,
-	},
+	RateLimit:        &policy.RateLimit{RPS: 5, Burst: 5, Scope: policy.ScopeDistributed},
 }
 
 // InventoryServiceServiceConfig is the gRPC service config of govern.test.v1.InventoryService: per-method
