@@ -140,7 +140,7 @@ func TestClientKeyIsStableAcrossRetries(t *testing.T) {
 // response.
 func TestRetriedDuplicateGetsOriginalResponse(t *testing.T) {
 	svc := &orders{delay: 150 * time.Millisecond}
-	srv := NewServer(testTable(time.Hour, 10*time.Second), NewMemoryStore(), WithMaxRetryDelay(100*time.Millisecond))
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewMemoryStore(), WithMaxRetryDelay(300*time.Millisecond))
 	conn := dialWithClientInterceptor(t, svc, srv.UnaryServerInterceptor())
 	req := mustStruct(t, map[string]any{"amount": 7.0})
 

@@ -247,18 +247,24 @@ func TestMissingAndInvalidKeys(t *testing.T) {
 }
 
 func TestTTLExpiryRunsAgain(t *testing.T) {
+	const ttl = time.Second
 	for _, d := range deployments() {
 		t.Run(d.name, func(t *testing.T) {
 			svc := &orders{}
-			c := d.start(t, svc, testTable(300*time.Millisecond, 10*time.Second))
+			c := d.start(t, svc, testTable(ttl, 10*time.Second))
 			req := mustStruct(t, map[string]any{"client_id": "c", "order_sn": "ttl"})
-			for i := range 2 {
-				if _, err := invoke(context.Background(), c.conn(i), methodCreate, req); err != nil {
-					t.Fatal(err)
-				}
+			if _, err := invoke(context.Background(), c.conn(0), methodCreate, req); err != nil {
+				t.Fatal(err)
+			}
+			finished := time.Now()
+			if _, err := invoke(context.Background(), c.conn(1), methodCreate, req); err != nil {
+				t.Fatal(err)
+			}
+			if svc.runs.Load() != 1 && time.Since(finished) >= ttl {
+				t.Skip("the machine is too slow: the replay came after the TTL")
 			}
 			wantRuns(t, svc, 1)
-			time.Sleep(400 * time.Millisecond)
+			time.Sleep(time.Until(finished.Add(ttl + 100*time.Millisecond)))
 			if _, err := invoke(context.Background(), c.conn(2), methodCreate, req); err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +274,7 @@ func TestTTLExpiryRunsAgain(t *testing.T) {
 }
 
 func TestCrashedOwnerLeaseExpires(t *testing.T) {
-	const lease = 400 * time.Millisecond
+	const lease = time.Second
 	for _, d := range deployments() {
 		t.Run(d.name, func(t *testing.T) {
 			svc := &orders{}
@@ -279,7 +285,11 @@ func TestCrashedOwnerLeaseExpires(t *testing.T) {
 			if _, claimed, err := c.stores[0].Claim(context.Background(), DeriveKey("", methodPay, "crash-1"), crashed, lease); err != nil || !claimed {
 				t.Fatalf("claim as the crashed owner: %v %v", claimed, err)
 			}
+			claimed := time.Now()
 			_, err := invoke(withKey("crash-1"), c.conn(1), methodPay, req)
+			if err == nil && time.Since(claimed) >= lease {
+				t.Skip("the machine is too slow: the call came after the lease")
+			}
 			wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
 			if d := errinfo.RetryAfter(err); d <= 0 || d > lease {
 				t.Errorf("retry delay %v, want within (0, %v]", d, lease)
@@ -447,8 +457,8 @@ func TestHandlerDeadlineStaysBelowLease(t *testing.T) {
 					}
 					mu.Lock()
 					defer mu.Unlock()
-					if remaining > tc.max || remaining < tc.max/2 {
-						t.Errorf("handler deadline in %v, want at most %v (and not far below)", remaining, tc.max)
+					if remaining > tc.max || (tc.callTimeout == 0 && remaining < tc.max/2) {
+						t.Errorf("handler deadline in %v, want at most %v", remaining, tc.max)
 					}
 				})
 			}
