@@ -537,7 +537,6 @@ func (c *checker) reportUnstopped(cand candidate, ret *ast.ReturnStmt, body *ast
 		End: cand.stmt.End(),
 		Message: fmt.Sprintf("%s from time.%s is not stopped on every path: %s is reached without %s.Stop(); add defer %s.Stop()",
 			name, cand.ctor, where, name, name),
-		Related: []analysis.RelatedInformation{{Pos: ret.Pos(), Message: "leaking return"}},
 	}
 	if edit, ok := c.deferStopEdit(cand); ok {
 		diag.SuggestedFixes = []analysis.SuggestedFix{{
