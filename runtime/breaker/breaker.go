@@ -239,7 +239,16 @@ func (b *Breaker) Allow() (Permit, error) {
 	if countInGeneration(&b.probes, sg>>stateBits) <= b.halfOpenRequests {
 		return Permit{b, sg}, nil
 	}
-	return Permit{}, b.rejection(0)
+	// Probes whose outcome never came (a lost permit, a hung call) must not
+	// keep the breaker half-open forever: after OpenFor, probe afresh.
+	now := b.now()
+	if now-b.openUntil.Load() >= b.openFor {
+		b.openUntil.Store(now)
+		if b.transition(sg, HalfOpen) {
+			return b.Allow()
+		}
+	}
+	return Permit{}, b.rejection(time.Duration(b.openUntil.Load() + b.openFor - now))
 }
 
 // Done records the outcome of the admitted call, classifying err with the
@@ -384,7 +393,7 @@ func (b *Breaker) transition(sg uint64, to State) bool {
 	if !b.stateGen.CompareAndSwap(sg, next) {
 		return false
 	}
-	if b.onChange != nil {
+	if b.onChange != nil && from != to {
 		b.onChange(from, to)
 	}
 	return true

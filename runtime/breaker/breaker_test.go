@@ -332,3 +332,23 @@ func TestSuccessesAfterIdleCount(t *testing.T) {
 		_ = call(t, b, errInternal)
 	}
 }
+
+func TestLostProbeDoesNotStickHalfOpen(t *testing.T) {
+	b, clock, _ := newTestBreaker(t, policy.CircuitBreaker{MinRequests: 1, OpenFor: time.Second})
+	_ = call(t, b, errInternal)
+	clock.advance(time.Second)
+	if _, err := b.Allow(); err != nil { // a probe whose outcome never comes
+		t.Fatal(err)
+	}
+	err := call(t, b, nil)
+	if !errinfo.Is(err, errinfo.CircuitOpen) || errinfo.RetryAfter(err) <= 0 {
+		t.Fatalf("second call while the probe is out: %v, want CIRCUIT_OPEN with a delay", err)
+	}
+	clock.advance(time.Second)
+	if err := call(t, b, nil); err != nil {
+		t.Fatalf("after OpenFor a fresh probe must be admitted: %v", err)
+	}
+	if b.State() != Closed {
+		t.Fatalf("state = %v, want closed after the fresh probe succeeded", b.State())
+	}
+}
