@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +111,13 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		if p.FullMethod != "" && p.FullMethod != fullMethod {
 			return nil, fmt.Errorf("governance: table key %q holds the policy of %q; regenerate the policy table", fullMethod, p.FullMethod)
 		}
+		if p.FullMethod == "" || p.Service == "" || p.Name == "" {
+			// A hand-built table: name the method from its key.
+			named := *p
+			named.FullMethod = fullMethod
+			named.Service, named.Name = splitMethod(fullMethod)
+			p = &named
+		}
 		m := &method{policy: p, series: serverMetrics.Method(p)}
 		if p.RateLimit != nil {
 			m.limiter = ratelimit.New(fullMethod, *p.RateLimit,
@@ -151,6 +159,15 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		g.idempotent = idempotency.NewServer(table, store, idemOpts...).UnaryServerInterceptor()
 	}
 	return g, nil
+}
+
+// splitMethod splits "/pkg.Svc/M" into "pkg.Svc" and "M".
+func splitMethod(fullMethod string) (service, name string) {
+	trimmed := strings.TrimPrefix(fullMethod, "/")
+	if i := strings.LastIndexByte(trimmed, '/'); i >= 0 {
+		return trimmed[:i], trimmed[i+1:]
+	}
+	return "", trimmed
 }
 
 // register registers c on reg, or returns the collector of the same kind

@@ -516,6 +516,25 @@ func TestGovernorsShareARegistry(t *testing.T) {
 	}
 }
 
+func TestHandBuiltTableIsNamedFromKeys(t *testing.T) {
+	table := policy.Table{"/shop.v1.Orders/Create": {Tier: policy.TierGold, Timeout: time.Second}}
+	g, err := governance.New(table, governance.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP grpc_server_started_total Total number of RPCs started on the server.
+# TYPE grpc_server_started_total counter
+grpc_server_started_total{env="unknown",grpc_method="Create",grpc_service="shop.v1.Orders",grpc_type="unary",region="unknown",service="unknown",tier="gold"} 0
+`
+	if err := testutil.GatherAndCompare(g.Gatherer(), strings.NewReader(want), "grpc_server_started_total"); err != nil {
+		t.Fatal(err)
+	}
+	if table["/shop.v1.Orders/Create"].FullMethod != "" {
+		t.Fatal("New modified the caller's table")
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	if _, err := governance.New(testTable(), governance.WithService("", "prod", "eu")); err == nil {
 		t.Error("empty service label accepted")
