@@ -925,3 +925,66 @@ func TestInFlightRetryDelay(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisNeverStoresTheRawKey(t *testing.T) {
+	client := requireRedis(t)
+	prefix := testPrefix(t, client)
+	svc := &orders{}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	const secret = "alice@example.com"
+	if _, err := invoke(withKey(`"`+secret+`"`), conn, methodPay, mustStruct(t, map[string]any{"amount": 1.0})); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	keys, err := client.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := prefix + DeriveKey("", methodPay, secret).String()
+	if len(keys) != 1 || keys[0] != want {
+		t.Fatalf("keys %q, want [%q]", keys, want)
+	}
+	value, err := client.Get(ctx, want).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains([]byte(keys[0]+value), []byte(secret)) {
+		t.Errorf("the raw key %q is stored in redis", secret)
+	}
+}
+
+func TestForeignRedisValueFailsClosed(t *testing.T) {
+	client := requireRedis(t)
+	prefix := testPrefix(t, client)
+	svc := &orders{}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	if err := client.Set(context.Background(), prefix+DeriveKey("", methodPay, "k").String(), "not a govern record", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := invoke(withKey("k"), conn, methodPay, &structpb.Struct{})
+	wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+	wantRuns(t, svc, 0)
+}
+
+func TestStreamingAndDisabledMethodsAreNotGoverned(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	idem := &policy.Idempotency{Required: true}
+	table := policy.Table{
+		"/s.S/Watch":    {FullMethod: "/s.S/Watch", ServerStreaming: true, Idempotency: idem},
+		"/s.S/Upload":   {FullMethod: "/s.S/Upload", ClientStreaming: true, Idempotency: idem},
+		"/s.S/Disabled": {FullMethod: "/s.S/Disabled", Disabled: true, Idempotency: idem},
+		"/s.S/Nil":      nil,
+	}
+	srv := NewServer(table, NewMemoryStore(), WithRegisterer(reg))
+	if len(srv.methods) != 0 {
+		t.Errorf("governed methods %v, want none", srv.methods)
+	}
+	ran := false
+	_, err := srv.UnaryServerInterceptor()(context.Background(), &structpb.Struct{}, &grpc.UnaryServerInfo{FullMethod: "/s.S/Disabled"},
+		func(context.Context, any) (any, error) { ran = true; return &structpb.Struct{}, nil })
+	if err != nil || !ran {
+		t.Errorf("disabled method: ran=%v err=%v, want it run without a key", ran, err)
+	}
+}
