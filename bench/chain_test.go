@@ -255,3 +255,25 @@ func BenchmarkUnaryChain(b *testing.B) {
 	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
 	b.Run("go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
 }
+
+// BenchmarkUnaryChainParallel is BenchmarkUnaryChain from every P at once:
+// the shared state of each chain (limiter, breaker, metric series) under
+// contention.
+func BenchmarkUnaryChainParallel(b *testing.B) {
+	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+	run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if _, err := call(ctx, "req", info, handler); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.Run("govern", func(b *testing.B) { run(b, governChain(b)) })
+	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
+	b.Run("go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
+}
