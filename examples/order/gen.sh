@@ -6,6 +6,8 @@
 # read from the module cache, never copied into the tree.
 #
 #   go generate ./examples/order     (or: bash examples/order/gen.sh)
+#
+# GEN_OUT=<dir> writes elsewhere (the up-to-date test compares that with gen/).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -25,7 +27,7 @@ go build -o "$bin/protoc-gen-govern" ./cmd/protoc-gen-govern
 googleapis="$(go mod download -json github.com/grpc-ecosystem/grpc-gateway@v1.16.0 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/third_party/googleapis"
 [ -f "$googleapis/google/api/annotations.proto" ] || { echo "gen.sh: google/api/annotations.proto not found under $googleapis" >&2; exit 1; }
 
-out="$here/gen"
+out="${GEN_OUT:-$here/gen}"
 rm -rf "$out/order"
 mkdir -p "$out"
 # -I /usr/include is where Debian's protobuf-compiler keeps the well-known

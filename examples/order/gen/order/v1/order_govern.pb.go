@@ -27,33 +27,15 @@ var OrderServicePolicy = policy.Table{
 }
 
 var _OrderService_CreateOrder_policy = &policy.Method{
-	FullMethod: "/order.v1.OrderService/CreateOrder",
-	Service:    "order.v1.OrderService",
-	Name:       "CreateOrder",
-	Tier:       policy.TierGold,
-	Timeout:    800 * time.Millisecond,
-	Sampling:   1,
-	Idempotency: &policy.Idempotency{
-		Required:  true,
-		KeyFields: []string{"client_id", "order_sn"},
-		Key:       _OrderService_CreateOrder_key,
-		TTL:       24 * time.Hour,
-		Lease:     10 * time.Second,
-	},
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 100 * time.Millisecond,
-		MaxBackoff:     400 * time.Millisecond,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      20,
-		Window:           10 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 3,
-	},
+	FullMethod:     "/order.v1.OrderService/CreateOrder",
+	Service:        "order.v1.OrderService",
+	Name:           "CreateOrder",
+	Tier:           policy.TierGold,
+	Timeout:        800 * time.Millisecond,
+	Sampling:       1,
+	Idempotency:    &policy.Idempotency{Required: true, KeyFields: []string{"client_id", "order_sn"}, Key: _OrderService_CreateOrder_key, TTL: 24 * time.Hour, Lease: 10 * time.Second},
+	Retry:          &policy.Retry{MaxAttempts: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
+	CircuitBreaker: &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 3},
 }
 
 var _OrderService_GetOrder_policy = &policy.Method{
@@ -64,20 +46,8 @@ var _OrderService_GetOrder_policy = &policy.Method{
 	Timeout:          300 * time.Millisecond,
 	Sampling:         0.1,
 	IdempotencyLevel: policy.NoSideEffects,
-	Retry: &policy.Retry{
-		MaxAttempts:    3,
-		InitialBackoff: 50 * time.Millisecond,
-		MaxBackoff:     200 * time.Millisecond,
-		Multiplier:     2,
-		Codes:          []codes.Code{codes.Unavailable},
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      20,
-		Window:           10 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 3,
-	},
+	Retry:            &policy.Retry{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Multiplier: 2, Codes: []codes.Code{codes.Unavailable}},
+	CircuitBreaker:   &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 3},
 }
 
 var _OrderService_ListOrders_policy = &policy.Method{
@@ -88,17 +58,8 @@ var _OrderService_ListOrders_policy = &policy.Method{
 	Timeout:          2 * time.Second,
 	Sampling:         0.01,
 	IdempotencyLevel: policy.NoSideEffects,
-	RateLimit: &policy.RateLimit{
-		RPS:   10,
-		Burst: 10,
-	},
-	CircuitBreaker: &policy.CircuitBreaker{
-		FailureRatio:     0.5,
-		MinRequests:      20,
-		Window:           10 * time.Second,
-		OpenFor:          5 * time.Second,
-		HalfOpenRequests: 3,
-	},
+	RateLimit:        &policy.RateLimit{RPS: 10, Burst: 10},
+	CircuitBreaker:   &policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 3},
 }
 
 // OrderService_CreateOrderIdempotencyKey derives the idempotency key of OrderService.CreateOrder
