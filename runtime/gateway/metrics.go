@@ -71,21 +71,19 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	panic("gateway: registering HTTP metrics: " + err.Error() + "; pass a Registerer without a conflicting metric")
 }
 
-// routeHolder receives the declared route template from the generated
-// handler (through captureTemplate) for the middleware that times it.
-type routeHolder struct{ template string }
-
+// routeHolderKey is the context key of the request's *statusRecorder, which
+// also receives the declared route template from the generated handler
+// (through captureTemplate).
 type routeHolderKey struct{}
 
 // middleware times every matched request under its route template.
 func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		start := time.Now()
-		holder := &routeHolder{}
-		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, holder))
 		rec := &statusRecorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, rec))
 		next(rec, r, params)
-		route := holder.template
+		route := rec.template
 		if route == "" {
 			// The handler failed before annotating its context (or is not
 			// generated code): print the matched pattern instead.
@@ -94,7 +92,7 @@ func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 				route = "unknown"
 			}
 		}
-		m.duration.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(rec.code())).Observe(time.Since(start).Seconds())
+		m.duration.WithLabelValues(route, methodLabel(r.Method), codeLabel(rec.code())).Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -104,7 +102,7 @@ func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 // rendering the compiled pattern (a dozen allocations) on every request.
 // It adds no metadata.
 func captureTemplate(ctx context.Context, r *http.Request) metadata.MD {
-	if holder, ok := r.Context().Value(routeHolderKey{}).(*routeHolder); ok {
+	if holder, ok := r.Context().Value(routeHolderKey{}).(*statusRecorder); ok {
 		if template, ok := runtime.HTTPPathPattern(ctx); ok {
 			holder.template = template
 		}
@@ -115,7 +113,7 @@ func captureTemplate(ctx context.Context, r *http.Request) metadata.MD {
 // routingErrorHandler counts unmatched requests and answers them with next.
 func (m *httpMetrics) routingErrorHandler(next runtime.RoutingErrorHandlerFunc) runtime.RoutingErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, ma runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
-		m.unmatched.WithLabelValues(methodLabel(r.Method), strconv.Itoa(code)).Inc()
+		m.unmatched.WithLabelValues(methodLabel(r.Method), codeLabel(code)).Inc()
 		next(ctx, mux, ma, w, r, code)
 	}
 }
@@ -129,6 +127,31 @@ func methodLabel(method string) string {
 		return method
 	}
 	return "OTHER"
+}
+
+// codeLabel spells a status code without allocating for the common ones.
+func codeLabel(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusConflict:
+		return "409"
+	case http.StatusUnprocessableEntity:
+		return "422"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusInternalServerError:
+		return "500"
+	case http.StatusServiceUnavailable:
+		return "503"
+	case http.StatusGatewayTimeout:
+		return "504"
+	}
+	return strconv.Itoa(code)
 }
 
 // singleSegmentCapture matches "{name=*}", which grpc-gateway prints for a
@@ -158,10 +181,12 @@ func routeTemplate(ctx context.Context, cache *sync.Map) (string, bool) {
 	return t, true
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it, and the
+// route template captureTemplate hands over.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	template string
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
