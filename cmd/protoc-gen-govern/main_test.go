@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -206,3 +207,8 @@ func TestBinary(t *testing.T) {
 		}
 	}
 }
+
+// update is accepted so that `go test ./... -update` runs here too; the
+// golden files this test compares against are rewritten by
+// internal/govgen's -update.
+var _ = flag.Bool("update", false, "accepted for go test ./... -update; golden files live in internal/govgen")

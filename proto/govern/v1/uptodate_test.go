@@ -1,12 +1,15 @@
 package governv1_test
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
 )
+
+var update = flag.Bool("update", false, "regenerate govern.pb.go in place instead of comparing")
 
 // TestGovernPbGoIsUpToDate regenerates govern.pb.go from govern.proto and
 // compares, ignoring the protoc version line of the header (CI may run
@@ -19,8 +22,14 @@ func TestGovernPbGoIsUpToDate(t *testing.T) {
 		t.Skip("protoc not found")
 	}
 	out := t.TempDir()
+	if *update {
+		out = "." // gen.sh runs in proto/
+	}
 	if b, err := exec.Command("bash", "../../gen.sh", out).CombinedOutput(); err != nil {
 		t.Fatalf("gen.sh: %v\n%s", err, b)
+	}
+	if *update {
+		return // regenerated in place (gen.sh writes relative to proto/)
 	}
 	got, err := os.ReadFile(filepath.Join(out, "govern", "v1", "govern.pb.go"))
 	if err != nil {
