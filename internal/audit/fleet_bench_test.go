@@ -1,3 +1,5 @@
+//go:build unix
+
 package audit
 
 import (
@@ -6,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/govkit/govern/internal/protodriver"
 	"github.com/govkit/govern/internal/scaffold"
@@ -30,6 +34,7 @@ func BenchmarkAuditFleet(b *testing.B) {
 	dir := scaffoldFleet(b, n)
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
 	var report *Report
+	startCPU := cpuTime()
 	for b.Loop() {
 		var err error
 		report, err = Run(b.Context(), Config{Dir: dir, Analyzers: DefaultAnalyzers(), Env: env})
@@ -48,6 +53,9 @@ func BenchmarkAuditFleet(b *testing.B) {
 			b.Logf("%s: %v", s.Package, s.Problems)
 		}
 	}
+	// CPU seconds (this process and go list) per audit: what the wall time
+	// would be on one idle core, when the machine is shared.
+	b.ReportMetric((cpuTime()-startCPU).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(n), "services")
 	b.ReportMetric(float64(governed), "governed")
 }
@@ -109,4 +117,17 @@ func scaffoldFleet(b *testing.B, n int) string {
 		b.Fatalf("generated %d files for %d services", len(written), n)
 	}
 	return dir
+}
+
+// cpuTime is the user+system CPU time of this process and its waited-for
+// children.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
 }
