@@ -263,6 +263,7 @@ func (g *Governor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	m.series.Started()
+	m.series.Received()
 	var span trace.Span
 	if m.tracer != nil {
 		ctx, span = m.tracer.Start(ctx)
@@ -297,6 +298,9 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 		resp, err = handler(ctx, req)
 	}
 	permit.Done(err)
+	if err == nil {
+		m.series.Sent()
+	}
 	return resp, err
 }
 
@@ -355,21 +359,36 @@ func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc
 		defer bounded.Release()
 		ctx = bounded
 	}
-	if ctx != ss.Context() {
-		ss = &contextStream{ServerStream: ss, ctx: ctx}
-	}
-	err = handler(srv, ss)
+	err = handler(srv, &governedStream{ServerStream: ss, ctx: ctx, series: m.series})
 	permit.Done(err)
 	return err
 }
 
-// contextStream replaces a server stream's context.
-type contextStream struct {
+// governedStream gives a server stream the governed context (span,
+// deadline) and counts its messages.
+type governedStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx    context.Context
+	series *metrics.MethodSeries
 }
 
-func (s *contextStream) Context() context.Context { return s.ctx }
+func (s *governedStream) Context() context.Context { return s.ctx }
+
+func (s *governedStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil {
+		s.series.Sent()
+	}
+	return err
+}
+
+func (s *governedStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.series.Received()
+	}
+	return err
+}
 
 // Code is the gRPC code a handler's error becomes on the wire: its status
 // code, DEADLINE_EXCEEDED / CANCELED for context errors (as grpc-go maps

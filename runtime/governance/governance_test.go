@@ -186,6 +186,9 @@ func TestPanicReturnsInternalAndServerKeepsServing(t *testing.T) {
 	if got := testutil.ToFloat64(handled(t, g, "Echo", "Internal")); got != 1 {
 		t.Errorf("Echo INTERNAL count = %v, want 1", got)
 	}
+	if rcv, sent := counterValue(t, g, "grpc_server_msg_received_total", "Echo"), counterValue(t, g, "grpc_server_msg_sent_total", "Echo"); rcv != 2 || sent != 1 {
+		t.Errorf("Echo messages received %v sent %v, want 2 and 1 (the panicking call sent none)", rcv, sent)
+	}
 }
 
 func TestMetricsScrapeConstLabelsAndZeroSeries(t *testing.T) {
@@ -292,6 +295,12 @@ func TestStreams(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(handled(t, g, "WatchOrders", "OK")); got != 1 {
 			t.Errorf("WatchOrders OK = %v, want 1", got)
+		}
+		if got := counterValue(t, g, "grpc_server_msg_sent_total", "WatchOrders"); got != 3 {
+			t.Errorf("WatchOrders messages sent = %v, want 3", got)
+		}
+		if got := counterValue(t, g, "grpc_server_msg_received_total", "WatchOrders"); got != 1 {
+			t.Errorf("WatchOrders messages received = %v, want 1", got)
 		}
 	})
 	t.Run("stream panic is INTERNAL", func(t *testing.T) {
@@ -605,6 +614,30 @@ func (c gatheredCounter) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// counterValue gathers the governor's registry and returns the counter
+// name of grpc_method method.
+func counterValue(t *testing.T, g *governance.Governor, name, method string) float64 {
+	t.Helper()
+	mfs, err := g.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "grpc_method" && l.GetValue() == method {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s series for %s", name, method)
+	return 0
 }
 
 func redisClient(t *testing.T) *redis.Client {

@@ -1,7 +1,8 @@
 // Package metrics exports the server side of a governed service to
 // Prometheus with client_golang: the go-grpc-middleware series
 // (grpc_server_started_total, grpc_server_handled_total,
-// grpc_server_handling_seconds, labels grpc_type / grpc_service /
+// grpc_server_handling_seconds, grpc_server_msg_received_total,
+// grpc_server_msg_sent_total, labels grpc_type / grpc_service /
 // grpc_method / grpc_code) so existing dashboards and alerts keep working,
 // plus a tier label, govern_ratelimit_rejected_total and
 // govern_breaker_state.

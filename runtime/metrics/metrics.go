@@ -24,6 +24,8 @@ const (
 	StartedTotal         = "grpc_server_started_total"
 	HandledTotal         = "grpc_server_handled_total"
 	HandlingSeconds      = "grpc_server_handling_seconds"
+	MsgReceivedTotal     = "grpc_server_msg_received_total"
+	MsgSentTotal         = "grpc_server_msg_sent_total"
 	RateLimitRejected    = "govern_ratelimit_rejected_total"
 	BreakerState         = "govern_breaker_state"
 	codeCount            = int(codes.Unauthenticated) + 1
@@ -37,6 +39,8 @@ type ServerMetrics struct {
 	started      *prometheus.CounterVec
 	handled      *prometheus.CounterVec
 	handling     *prometheus.HistogramVec
+	msgReceived  *prometheus.CounterVec
+	msgSent      *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
 }
@@ -75,6 +79,12 @@ func NewServerMetrics(opts ...Option) *ServerMetrics {
 		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: HandlingSeconds, Help: defaultHistogramHelp, Buckets: c.buckets,
 		}, base),
+		msgReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MsgReceivedTotal, Help: "Total number of RPC stream messages received on the server.",
+		}, base),
+		msgSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MsgSentTotal, Help: "Total number of gRPC stream messages sent by the server.",
+		}, base),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: RateLimitRejected, Help: "Total number of calls rejected by a govern rate limit (RESOURCE_EXHAUSTED, reason RATE_LIMITED).",
 		}, []string{LabelService, LabelMethod, LabelTier, "scope"}),
@@ -89,6 +99,8 @@ func (m *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.started.Describe(ch)
 	m.handled.Describe(ch)
 	m.handling.Describe(ch)
+	m.msgReceived.Describe(ch)
+	m.msgSent.Describe(ch)
 	m.rateLimited.Describe(ch)
 	m.breakerState.Describe(ch)
 }
@@ -98,6 +110,8 @@ func (m *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.started.Collect(ch)
 	m.handled.Collect(ch)
 	m.handling.Collect(ch)
+	m.msgReceived.Collect(ch)
+	m.msgSent.Collect(ch)
 	m.rateLimited.Collect(ch)
 	m.breakerState.Collect(ch)
 }
@@ -123,11 +137,14 @@ type MethodSeries struct {
 	started     prometheus.Counter
 	handled     [codeCount]prometheus.Counter
 	handling    prometheus.Observer
+	received    prometheus.Counter
+	sent        prometheus.Counter
 	rateLimited prometheus.Counter
 	breaker     prometheus.Gauge
 }
 
-// Method creates p's series, every one at zero (all 17 codes of
+// Method creates p's series, every one at zero (started, message counts,
+// latency, all 17 codes of
 // grpc_server_handled_total, the rate-limit counter when p has a limit, the
 // breaker gauge when it has a breaker), so that dashboards show 0 rather
 // than nothing for methods not called yet. Label values come from the
@@ -137,6 +154,8 @@ func (m *ServerMetrics) Method(p *policy.Method) *MethodSeries {
 	s := &MethodSeries{
 		started:  m.started.WithLabelValues(typ, p.Service, p.Name, tier),
 		handling: m.handling.WithLabelValues(typ, p.Service, p.Name, tier),
+		received: m.msgReceived.WithLabelValues(typ, p.Service, p.Name, tier),
+		sent:     m.msgSent.WithLabelValues(typ, p.Service, p.Name, tier),
 	}
 	for c := range s.handled {
 		s.handled[c] = m.handled.WithLabelValues(typ, p.Service, p.Name, tier, codes.Code(c).String())
@@ -161,6 +180,13 @@ func (s *MethodSeries) Handled(code codes.Code, elapsed time.Duration) {
 	s.handled[code].Inc()
 	s.handling.Observe(elapsed.Seconds())
 }
+
+// Received counts a message received (a unary call's request counts one).
+func (s *MethodSeries) Received() { s.received.Inc() }
+
+// Sent counts a message sent (a successful unary call's response counts
+// one).
+func (s *MethodSeries) Sent() { s.sent.Inc() }
 
 // RateLimited counts a call rejected by the method's rate limit.
 func (s *MethodSeries) RateLimited() {

@@ -33,7 +33,7 @@ func TestSeriesPrecreatedWithConstLabels(t *testing.T) {
 	m.Method(testMethod())
 	m.Method(&policy.Method{FullMethod: "/shop.v1.Orders/Watch", Service: "shop.v1.Orders", Name: "Watch", ServerStreaming: true})
 
-	counts := map[string]int{StartedTotal: 2, HandledTotal: 2 * 17, HandlingSeconds: 2, RateLimitRejected: 1, BreakerState: 1}
+	counts := map[string]int{StartedTotal: 2, HandledTotal: 2 * 17, HandlingSeconds: 2, MsgReceivedTotal: 2, MsgSentTotal: 2, RateLimitRejected: 1, BreakerState: 1}
 	for name, want := range counts {
 		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != want {
 			t.Errorf("%s: %d series (err %v), want %d", name, got, err, want)
@@ -61,6 +61,9 @@ func TestRecording(t *testing.T) {
 	s.Handled(codes.Code(99), time.Second) // out of range: counted as Unknown
 	s.RateLimited()
 	s.SetBreakerState(2)
+	s.Received()
+	s.Sent()
+	s.Sent()
 
 	checks := []struct {
 		name string
@@ -70,6 +73,8 @@ func TestRecording(t *testing.T) {
 		{"started", m.started.WithLabelValues("unary", "shop.v1.Orders", "Create", "gold"), 1},
 		{"handled NotFound", m.handled.WithLabelValues("unary", "shop.v1.Orders", "Create", "gold", "NotFound"), 1},
 		{"handled Unknown", m.handled.WithLabelValues("unary", "shop.v1.Orders", "Create", "gold", "Unknown"), 1},
+		{"received", m.msgReceived.WithLabelValues("unary", "shop.v1.Orders", "Create", "gold"), 1},
+		{"sent", m.msgSent.WithLabelValues("unary", "shop.v1.Orders", "Create", "gold"), 2},
 		{"rate limited", m.rateLimited.WithLabelValues("shop.v1.Orders", "Create", "gold", "local"), 1},
 		{"breaker state", m.breakerState.WithLabelValues("shop.v1.Orders", "Create", "gold"), 2},
 	}
