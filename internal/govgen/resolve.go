@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	governv1 "github.com/govkit/govern/proto/govern/v1"
@@ -280,53 +281,67 @@ func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.Method
 		}
 	}
 
-	if _, ok := block(scopes, func(p *governv1.Policy) bool { return p.RateLimit != nil }); ok {
-		rl := &policy.RateLimit{}
-		rl.RPS, _, _ = pick(scopes, rate(func(r *governv1.RateLimit) *float64 { return r.Rps }), policyRateLimit, rateRPS)
-		if !(rl.RPS > 0) || math.IsInf(rl.RPS, 0) {
-			if _, _, set := pick(scopes, rate(func(r *governv1.RateLimit) *float64 { return r.Rps }), policyRateLimit, rateRPS); !set {
-				rs, _ := block(scopes, func(p *governv1.Policy) bool { return p.RateLimit != nil })
-				d.errorf(join(rs.path, policyRateLimit), "rate_limit on %s has no rps: set rate_limit.rps to the sustained requests per second (> 0), or remove rate_limit", desc.Name())
-			}
-			rl = nil
-		} else {
-			rl.Burst = max(1, int(math.Ceil(rl.RPS)))
-			if b, _, ok := pick(scopes, rate(func(r *governv1.RateLimit) *uint32 { return r.Burst }), policyRateLimit, rateBurst); ok && b > 0 {
-				rl.Burst = int(b)
-			}
-			if s, _, ok := pick(scopes, rate(func(r *governv1.RateLimit) *governv1.RateLimit_Scope { return r.Scope }), policyRateLimit, rateScope); ok && s == governv1.RateLimit_DISTRIBUTED {
-				rl.Scope = policy.ScopeDistributed
-			}
-			pm.RateLimit = rl
-		}
-	}
-
-	if _, ok := block(scopes, func(p *governv1.Policy) bool { return p.CircuitBreaker != nil }); ok {
-		cb := &policy.CircuitBreaker{
-			FailureRatio:     DefaultBreakerRatio,
-			MinRequests:      DefaultBreakerMinRequests,
-			HalfOpenRequests: DefaultBreakerHalfOpen,
-		}
-		if r, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *float64 { return c.FailureRatio }), policyCircuitBreaker, cbRatio); ok && r >= 0 && r <= 1 {
-			cb.FailureRatio = r
-		}
-		if n, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *uint32 { return c.MinRequests }), policyCircuitBreaker, cbMinRequests); ok {
-			cb.MinRequests = n
-		}
-		if n, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *uint32 { return c.HalfOpenRequests }), policyCircuitBreaker, cbHalfOpen); ok && n > 0 {
-			cb.HalfOpenRequests = n
-		}
-		cb.Window, _, _ = pickDuration(scopes, breaker(func(c *governv1.CircuitBreaker) *string { return c.Window }), DefaultBreakerWindow, policyCircuitBreaker, cbWindow)
-		cb.OpenFor, _, _ = pickDuration(scopes, breaker(func(c *governv1.CircuitBreaker) *string { return c.OpenFor }), DefaultBreakerOpenFor, policyCircuitBreaker, cbOpenFor)
-		if cb.Window == 0 {
-			cb.Window = DefaultBreakerWindow
-		}
-		if cb.OpenFor == 0 {
-			cb.OpenFor = DefaultBreakerOpenFor
-		}
-		pm.CircuitBreaker = cb
-	}
+	pm.RateLimit = resolveRateLimit(d, scopes, desc.Name())
+	pm.CircuitBreaker = resolveBreaker(scopes)
 	return mm
+}
+
+func resolveRateLimit(d *diagnostics, scopes []scope, method protoreflect.Name) *policy.RateLimit {
+	rs, ok := block(scopes, func(p *governv1.Policy) bool { return p.RateLimit != nil })
+	if !ok {
+		return nil
+	}
+	rps, _, set := pick(scopes, rate(func(r *governv1.RateLimit) *float64 { return r.Rps }), policyRateLimit, rateRPS)
+	if !set {
+		d.errorf(join(rs.path, policyRateLimit), "rate_limit on %s has no rps: set rate_limit.rps to the sustained requests per second (> 0), or remove rate_limit", method)
+		return nil
+	}
+	if !validRPS(rps) {
+		return nil // reported by checkPolicy where it is written
+	}
+	rl := &policy.RateLimit{RPS: rps, Burst: max(1, int(math.Ceil(rps)))}
+	if b, _, ok := pick(scopes, rate(func(r *governv1.RateLimit) *uint32 { return r.Burst }), policyRateLimit, rateBurst); ok && b > 0 {
+		rl.Burst = int(b)
+	}
+	if s, _, ok := pick(scopes, rate(func(r *governv1.RateLimit) *governv1.RateLimit_Scope { return r.Scope }), policyRateLimit, rateScope); ok && s == governv1.RateLimit_DISTRIBUTED {
+		rl.Scope = policy.ScopeDistributed
+	}
+	return rl
+}
+
+// maxRPS bounds rate limits to values whose burst fits an int and that a
+// limiter can meaningfully enforce.
+const maxRPS = 1e9
+
+func validRPS(rps float64) bool { return rps > 0 && rps <= maxRPS }
+
+func resolveBreaker(scopes []scope) *policy.CircuitBreaker {
+	if _, ok := block(scopes, func(p *governv1.Policy) bool { return p.CircuitBreaker != nil }); !ok {
+		return nil
+	}
+	cb := &policy.CircuitBreaker{
+		FailureRatio:     DefaultBreakerRatio,
+		MinRequests:      DefaultBreakerMinRequests,
+		HalfOpenRequests: DefaultBreakerHalfOpen,
+	}
+	if r, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *float64 { return c.FailureRatio }), policyCircuitBreaker, cbRatio); ok && r >= 0 && r <= 1 {
+		cb.FailureRatio = r
+	}
+	if n, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *uint32 { return c.MinRequests }), policyCircuitBreaker, cbMinRequests); ok {
+		cb.MinRequests = n
+	}
+	if n, _, ok := pick(scopes, breaker(func(c *governv1.CircuitBreaker) *uint32 { return c.HalfOpenRequests }), policyCircuitBreaker, cbHalfOpen); ok && n > 0 {
+		cb.HalfOpenRequests = n
+	}
+	cb.Window, _, _ = pickDuration(scopes, breaker(func(c *governv1.CircuitBreaker) *string { return c.Window }), DefaultBreakerWindow, policyCircuitBreaker, cbWindow)
+	cb.OpenFor, _, _ = pickDuration(scopes, breaker(func(c *governv1.CircuitBreaker) *string { return c.OpenFor }), DefaultBreakerOpenFor, policyCircuitBreaker, cbOpenFor)
+	if cb.Window == 0 { // "0s" is reported by checkPolicy
+		cb.Window = DefaultBreakerWindow
+	}
+	if cb.OpenFor == 0 {
+		cb.OpenFor = DefaultBreakerOpenFor
+	}
+	return cb
 }
 
 func (mm *methodModel) resolveIdempotency(d *diagnostics, scopes []scope) {
@@ -485,8 +500,12 @@ func checkPolicy(d *diagnostics, s scope) {
 		}
 	}
 	if r := p.RateLimit; r != nil {
-		if r.Rps != nil && (!(*r.Rps > 0) || math.IsInf(*r.Rps, 0)) {
+		switch {
+		case r.Rps == nil:
+		case !(*r.Rps > 0):
 			d.errorf(at(policyRateLimit, rateRPS), "rate_limit.rps %v must be > 0: set the sustained requests per second, or remove rate_limit", *r.Rps)
+		case *r.Rps > maxRPS:
+			d.errorf(at(policyRateLimit, rateRPS), "rate_limit.rps %v exceeds %g, which no limiter enforces: remove rate_limit for an unlimited method", *r.Rps, maxRPS)
 		}
 		if r.Burst != nil && *r.Burst == 0 {
 			d.errorf(at(policyRateLimit, rateBurst), "rate_limit.burst 0 would reject every call: use at least 1, or remove it for max(1, ceil(rps))")
