@@ -39,6 +39,12 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 
 	ctx, stop := serve.SignalContext(context.Background())
 	defer stop()
+	// After the first SIGTERM/SIGINT starts the graceful shutdown, restore
+	// the default handling: a second Ctrl-C ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("startup failed", "error", err)
