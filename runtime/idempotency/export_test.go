@@ -4,4 +4,5 @@ package idempotency
 var (
 	RequireRedis = requireRedis
 	TestPrefix   = testPrefix
+	ReportCPU    = reportCPU
 )
