@@ -65,7 +65,7 @@ func TestTimeoutIsMinOfIncomingAndPolicy(t *testing.T) {
 	}{
 		{"fast handler within the policy", time.Second, 0, codes.OK, time.Second},
 		{"slow handler hits the 200ms policy deadline", 5 * time.Second, 2000, codes.DeadlineExceeded, 1500 * time.Millisecond},
-		{"shorter incoming deadline wins", 50 * time.Millisecond, 2000, codes.DeadlineExceeded, 150 * time.Millisecond},
+		{"shorter incoming deadline wins", 50 * time.Millisecond, 2000, codes.DeadlineExceeded, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +84,41 @@ func TestTimeoutIsMinOfIncomingAndPolicy(t *testing.T) {
 	// The server saw its own deadline: the policy one ended the handler.
 	if got := testutil.ToFloat64(handled(t, g, "SlowReport", "DeadlineExceeded")); got < 1 {
 		t.Errorf("server recorded %v DEADLINE_EXCEEDED calls of SlowReport, want >= 1", got)
+	}
+}
+
+func TestDeadlineSeenByHandler(t *testing.T) {
+	g, _ := newGovernor(t)
+	const slowReport = "/govern.test.v1.OrderService/SlowReport" // policy 200ms
+	tests := []struct {
+		name     string
+		incoming time.Duration
+		want     time.Duration
+	}{
+		{"policy shortens a generous caller", time.Hour, 200 * time.Millisecond},
+		{"caller's shorter deadline is kept", 50 * time.Millisecond, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), tt.incoming)
+			defer cancel()
+			began := time.Now()
+			var got time.Duration
+			_, err := g.UnaryServerInterceptor()(ctx, &testv1.SlowReportRequest{}, unaryInfo(slowReport), func(ctx context.Context, _ any) (any, error) {
+				d, ok := ctx.Deadline()
+				if !ok {
+					t.Fatal("handler context has no deadline")
+				}
+				got = d.Sub(began)
+				return &testv1.SlowReportResponse{}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got > tt.want+50*time.Millisecond || got < tt.want-100*time.Millisecond {
+				t.Fatalf("handler deadline in %v, want about %v", got, tt.want)
+			}
+		})
 	}
 }
 
