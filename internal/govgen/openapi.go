@@ -258,6 +258,7 @@ func (b *openapiBuilder) operation(sm *serviceModel, mm *methodModel, r policy.R
 		return nil, nil
 	}
 	m := mm.method
+	pol := mm.policy
 	op := &oaOperation{
 		OperationID: sm.service.GoName + "_" + m.GoName,
 		Tags:        []string{string(sm.service.Desc.Name())},
@@ -292,7 +293,6 @@ func (b *openapiBuilder) operation(sm *serviceModel, mm *methodModel, r policy.R
 		op.Parameters = append(op.Parameters, b.queryParams(m.Input, bound)...)
 	}
 
-	pol := mm.policy
 	if id := pol.Idempotency; id != nil {
 		desc := "Deduplicates retries of one logical call: a repeated key replays the first result."
 		if len(id.KeyFields) > 0 {
@@ -305,7 +305,18 @@ func (b *openapiBuilder) operation(sm *serviceModel, mm *methodModel, r policy.R
 		})
 	}
 
-	op.Responses["200"] = &oaResponse{Description: "OK", Content: map[string]oaMediaType{"application/json": {Schema: b.messageRef(m.Output)}}}
+	if pol.ServerStreaming {
+		// grpc-gateway streams newline-delimited {"result": ...} objects.
+		op.Responses["200"] = &oaResponse{
+			Description: "A stream of newline-delimited JSON objects, each holding one message in result (or a final error).",
+			Content: map[string]oaMediaType{"application/json": {Schema: &oaSchema{Type: "object", Properties: map[string]*oaSchema{
+				"result": b.messageRef(m.Output),
+				"error":  {Type: "object"},
+			}}}},
+		}
+	} else {
+		op.Responses["200"] = &oaResponse{Description: "OK", Content: map[string]oaMediaType{"application/json": {Schema: b.messageRef(m.Output)}}}
+	}
 	problem := func(code, desc string) {
 		op.Responses[code] = &oaResponse{Description: desc, Content: map[string]oaMediaType{"application/problem+json": {Schema: &oaSchema{Ref: "#/components/schemas/" + problemSchema}}}}
 	}

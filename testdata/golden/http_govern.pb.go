@@ -26,6 +26,7 @@ var OrdersPolicy = policy.Table{
 	"/govern.golden.http.Orders/UpdateOrder": _Orders_UpdateOrder_policy,
 	"/govern.golden.http.Orders/CancelOrder": _Orders_CancelOrder_policy,
 	"/govern.golden.http.Orders/Internal":    _Orders_Internal_policy,
+	"/govern.golden.http.Orders/WatchOrders": _Orders_WatchOrders_policy,
 }
 
 var _Orders_CreateOrder_policy = &policy.Method{
@@ -73,6 +74,16 @@ var _Orders_Internal_policy = &policy.Method{
 	Name:       "Internal",
 	Tier:       policy.TierGold,
 	Sampling:   1,
+}
+
+var _Orders_WatchOrders_policy = &policy.Method{
+	FullMethod:      "/govern.golden.http.Orders/WatchOrders",
+	Service:         "govern.golden.http.Orders",
+	Name:            "WatchOrders",
+	ServerStreaming: true,
+	Tier:            policy.TierGold,
+	Sampling:        1,
+	RateLimit:       &policy.RateLimit{RPS: 2, Burst: 2},
 }
 
 // Orders_CreateOrderIdempotencyKey derives the idempotency key of Orders.CreateOrder
@@ -125,6 +136,7 @@ var OrdersRoutes = []policy.Route{
 	{HTTPMethod: "GET", Pattern: "/v1/shops/{shop_id}/orders/{id}", FullMethod: "/govern.golden.http.Orders/GetOrder", Policy: _Orders_GetOrder_policy},
 	{HTTPMethod: "PATCH", Pattern: "/v1/orders/{order.id}", Body: "order", FullMethod: "/govern.golden.http.Orders/UpdateOrder", Policy: _Orders_UpdateOrder_policy},
 	{HTTPMethod: "CANCEL", Pattern: "/v1/orders/{id}", FullMethod: "/govern.golden.http.Orders/CancelOrder", Policy: _Orders_CancelOrder_policy},
+	{HTTPMethod: "GET", Pattern: "/v1/orders:watch", FullMethod: "/govern.golden.http.Orders/WatchOrders", Policy: _Orders_WatchOrders_policy},
 }
 
 // RegisterOrdersGateway mounts the grpc-gateway handlers of govern.golden.http.Orders
