@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/pluginpb"
 )
 
 // goldenCases are the protos of testdata/protos and the files the plugin
@@ -37,5 +40,31 @@ func TestGolden(t *testing.T) {
 				t.Errorf("generated files %q, want %q", names, tc.want)
 			}
 		})
+	}
+}
+
+func TestResponseDeclaresFeatures(t *testing.T) {
+	resp := generate(t, compileRequest(t, "", protoImportPaths, "keys.proto"))
+	want := uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL | pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)
+	if resp.GetSupportedFeatures() != want {
+		t.Errorf("supported features = %b, want %b", resp.GetSupportedFeatures(), want)
+	}
+	if resp.GetMinimumEdition() != int32(descriptorpb.Edition_EDITION_PROTO2) || resp.GetMaximumEdition() != int32(descriptorpb.Edition_EDITION_2024) {
+		t.Errorf("editions = %d..%d", resp.GetMinimumEdition(), resp.GetMaximumEdition())
+	}
+	if !strings.Contains(resp.File[0].GetContent(), "\n// source: keys.proto\n") {
+		t.Error("header does not name the source file")
+	}
+}
+
+func TestGatewayParameter(t *testing.T) {
+	for param, want := range map[string]bool{"": true, "gateway=true": true, "gateway=false": false} {
+		resp := generate(t, compileRequest(t, param, protoImportPaths, "http.proto"))
+		if resp.Error != nil {
+			t.Fatal(resp.GetError())
+		}
+		if got := strings.Contains(resp.File[0].GetContent(), "func RegisterOrdersGateway("); got != want {
+			t.Errorf("%q: RegisterOrdersGateway emitted = %v, want %v", param, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
@@ -23,10 +24,10 @@ type Options struct {
 	OpenAPI bool
 	// OpenAPIFormat is "yaml" (default) or "json".
 	OpenAPIFormat string
-	// Gateway emits RegisterSvcGateway for services with HTTP routes; it
-	// needs protoc-gen-grpc-gateway's output in the same package. Default
-	// true; gateway=false turns it off for builds without grpc-gateway.
-	Gateway bool
+	// SkipGateway omits RegisterSvcGateway, which needs
+	// protoc-gen-grpc-gateway's output in the same package (parameter
+	// gateway=false). The zero value emits it.
+	SkipGateway bool
 }
 
 // FlagSet returns the flag set that parses plugin parameters into o; pass
@@ -35,7 +36,14 @@ func (o *Options) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("protoc-gen-govern", flag.ContinueOnError)
 	fs.BoolVar(&o.OpenAPI, "openapi", false, "emit <file>.openapi.yaml with the HTTP routes and their policies")
 	fs.StringVar(&o.OpenAPIFormat, "openapi_format", "yaml", "format of the OpenAPI document: yaml or json")
-	fs.BoolVar(&o.Gateway, "gateway", true, "emit Register<Svc>Gateway for services with google.api.http routes (needs protoc-gen-grpc-gateway output)")
+	fs.Func("gateway", "emit Register<Svc>Gateway for services with google.api.http routes (default true; needs protoc-gen-grpc-gateway output)", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("gateway=%q: use true or false", v)
+		}
+		o.SkipGateway = !on
+		return nil
+	})
 	return fs
 }
 
@@ -160,7 +168,7 @@ func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options) error {
 		}
 		genInterceptors(g, sm)
 		genRoutes(g, sm)
-		if opts.Gateway && sm.hasRoutes() {
+		if !opts.SkipGateway && sm.hasRoutes() {
 			genGateway(g, sm)
 		}
 	}

@@ -192,7 +192,7 @@ func TestInheritedPoliciesApplyWhereTheyFit(t *testing.T) {
 
 func TestBadParameter(t *testing.T) {
 	dir := writeSources(t, map[string]string{"ok.proto": header + "}\n"})
-	for _, param := range []string{"openapi_format=xml", "no_such_option=1"} {
+	for _, param := range []string{"openapi_format=xml", "no_such_option=1", "gateway=maybe"} {
 		resp, err := RunRequest(compileRequest(t, param, append([]string{dir}, protoImportPaths...), "ok.proto"))
 		if err == nil && resp.Error == nil {
 			t.Errorf("parameter %q accepted", param)
