@@ -120,13 +120,15 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		}
 		m := &method{policy: p, series: serverMetrics.Method(p)}
 		if p.RateLimit != nil {
-			m.limiter = ratelimit.New(fullMethod, *p.RateLimit,
+			limiterOpts := append([]ratelimit.Option{
 				ratelimit.WithRedis(c.redis),
-				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix+c.service+":"),
+				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix + c.service + ":"),
 				ratelimit.WithFallbackHook(func(err error) {
 					fallbacks.Inc()
 					g.logger.Debug("distributed rate limit fell back to the local limiter", "method", fullMethod, "error", err)
-				}))
+				}),
+			}, c.rateLimitOptions...)
+			m.limiter = ratelimit.New(fullMethod, *p.RateLimit, limiterOpts...)
 		}
 		if p.CircuitBreaker != nil {
 			series := m.series

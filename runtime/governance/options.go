@@ -10,6 +10,7 @@ import (
 
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/metrics"
+	"github.com/govkit/govern/runtime/ratelimit"
 )
 
 // Option configures a Governor.
@@ -23,6 +24,7 @@ type config struct {
 	propagator           propagation.TextMapPropagator
 	redis                redis.UniversalClient
 	metricsOptions       []metrics.Option
+	rateLimitOptions     []ratelimit.Option
 	idempotencyStore     idempotency.Store
 	idempotencyOptions   []idempotency.Option
 }
@@ -88,4 +90,10 @@ func WithIdempotencyStore(store idempotency.Store) Option {
 // already.
 func WithIdempotencyOptions(opts ...idempotency.Option) Option {
 	return func(c *config) { c.idempotencyOptions = append(c.idempotencyOptions, opts...) }
+}
+
+// WithRateLimitOptions passes options (such as ratelimit.WithRedisTimeout)
+// to every method's rate limiter.
+func WithRateLimitOptions(opts ...ratelimit.Option) Option {
+	return func(c *config) { c.rateLimitOptions = append(c.rateLimitOptions, opts...) }
 }

@@ -94,8 +94,8 @@ func TestDistributedSharedAcrossReplicas(t *testing.T) {
 	prefix := uniquePrefix(t)
 	p := policy.RateLimit{RPS: 0.5, Burst: 4, Scope: policy.ScopeDistributed}
 	replicas := []*Limiter{
-		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix)),
-		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix)),
+		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second)),
+		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second)),
 	}
 	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
 	var admitted, rejected atomic.Int32
@@ -127,7 +127,7 @@ func TestDistributedSharedAcrossReplicas(t *testing.T) {
 func TestDistributedRefills(t *testing.T) {
 	client := redisClient(t)
 	prefix := uniquePrefix(t)
-	l := New("/t.S/M", policy.RateLimit{RPS: 20, Burst: 1, Scope: policy.ScopeDistributed}, WithRedis(client), WithKeyPrefix(prefix))
+	l := New("/t.S/M", policy.RateLimit{RPS: 2, Burst: 1, Scope: policy.ScopeDistributed}, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second))
 	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
 	if err := l.Allow(context.Background()); err != nil {
 		t.Fatal(err)
