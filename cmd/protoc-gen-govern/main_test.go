@@ -12,6 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/govkit/govern/internal/govgen/govgentest"
 )
 
 // repoRoot is the module root, two levels above this package.
@@ -97,7 +102,7 @@ func TestEndToEnd(t *testing.T) {
 
 	protos := []string{"levels.proto", "keys.proto", "streaming.proto", "http.proto", "noservice.proto"}
 	if protocSupportsEditions(t, protoc) {
-		protos = append(protos, "editions.proto")
+		protos = append(protos, "editions.proto", "opaque.proto")
 	}
 	args := []string{
 		"-I", filepath.Join(repoRoot, "testdata", "protos"),
@@ -212,3 +217,64 @@ func TestBinary(t *testing.T) {
 // golden files this test compares against are rewritten by
 // internal/govgen's -update.
 var _ = flag.Bool("update", false, "accepted for go test ./... -update; golden files live in internal/govgen")
+
+// TestEndToEndEditions covers what an old protoc cannot: editions files
+// (open and opaque Go APIs) compiled in process with protocompile, the
+// request fed to the built protoc-gen-go, protoc-gen-go-grpc and
+// protoc-gen-govern binaries, and the result built and vetted.
+func TestEndToEndEditions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds plugins and a module; skipped with -short")
+	}
+	bin := buildPlugins(t)
+	mod := t.TempDir()
+	protos := []string{"editions.proto", "opaque.proto"}
+	req := govgentest.Request(t, "module=example.com/governtest",
+		[]string{filepath.Join(repoRoot, "testdata", "protos"), filepath.Join(repoRoot, "proto")}, protos...)
+	in, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plugin := range []string{"protoc-gen-go", "protoc-gen-go-grpc", "protoc-gen-govern"} {
+		cmd := exec.Command(filepath.Join(bin, plugin))
+		cmd.Stdin = bytes.NewReader(in)
+		var out, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v\n%s", plugin, err, stderr.String())
+		}
+		resp := &pluginpb.CodeGeneratorResponse{}
+		if err := proto.Unmarshal(out.Bytes(), resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Error != nil {
+			t.Fatalf("%s: %s", plugin, resp.GetError())
+		}
+		for _, f := range resp.File {
+			path := filepath.Join(mod, f.GetName())
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(f.GetContent()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, name := range []string{"editions", "opaque"} {
+		got, err := os.ReadFile(filepath.Join(mod, name, name+"_govern.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "golden", name+"_govern.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s: output differs from testdata/golden", name)
+		}
+	}
+	writeModule(t, mod)
+	env := []string{"GOFLAGS=-mod=mod", "GOWORK=off"}
+	run(t, mod, env, "go", "build", "./...")
+	run(t, mod, env, "go", "vet", "./...")
+}

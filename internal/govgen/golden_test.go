@@ -21,6 +21,7 @@ var goldenCases = []struct {
 	{"streaming.proto", "paths=source_relative", []string{"streaming_govern.pb.go"}},
 	{"http.proto", "paths=source_relative,openapi=true", []string{"http_govern.pb.go", "http.openapi.yaml"}},
 	{"editions.proto", "paths=source_relative", []string{"editions_govern.pb.go"}},
+	{"opaque.proto", "paths=source_relative", []string{"opaque_govern.pb.go"}},
 	{"noservice.proto", "paths=source_relative", nil},
 }
 

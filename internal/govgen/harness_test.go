@@ -1,18 +1,15 @@
 package govgen
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/govkit/govern/internal/govgen/govgentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -26,65 +23,11 @@ var protoImportPaths = []string{
 	filepath.Join(repoRoot, "proto"),
 }
 
-// registryResolver serves files that Go packages linked into the test
-// binary registered, such as google/api/annotations.proto from
-// google.golang.org/genproto/googleapis/api/annotations: the repo never
-// carries copies of them.
-func registryResolver(path string) (protocompile.SearchResult, error) {
-	fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
-	if err != nil {
-		return protocompile.SearchResult{}, err
-	}
-	return protocompile.SearchResult{Proto: protodesc.ToFileDescriptorProto(fd)}, nil
-}
-
-// compileRequest compiles proto files in process with protocompile, as
-// protoc would, and returns the CodeGeneratorRequest protoc would send.
+// compileRequest compiles proto files in process, as protoc would, and
+// returns the CodeGeneratorRequest protoc would send.
 func compileRequest(t testing.TB, parameter string, importPaths []string, files ...string) *pluginpb.CodeGeneratorRequest {
 	t.Helper()
-	compiler := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
-			&protocompile.SourceResolver{ImportPaths: importPaths},
-			protocompile.ResolverFunc(registryResolver),
-		}),
-		SourceInfoMode: protocompile.SourceInfoStandard,
-	}
-	compiled, err := compiler.Compile(context.Background(), files...)
-	if err != nil {
-		t.Fatalf("compiling %v: %v", files, err)
-	}
-	req := &pluginpb.CodeGeneratorRequest{
-		FileToGenerate:  files,
-		Parameter:       proto.String(parameter),
-		CompilerVersion: nil,
-	}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		imports := fd.Imports()
-		for i := range imports.Len() {
-			add(imports.Get(i).FileDescriptor)
-		}
-		req.ProtoFile = append(req.ProtoFile, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, f := range compiled {
-		add(f)
-	}
-	// Round-trip through bytes so options are decoded exactly as the plugin
-	// decodes protoc's request (extensions resolved from the Go registry).
-	b, err := proto.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &pluginpb.CodeGeneratorRequest{}
-	if err := proto.Unmarshal(b, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return govgentest.Request(t, parameter, importPaths, files...)
 }
 
 // generate runs the plugin in process over the encoded request, the way
