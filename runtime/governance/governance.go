@@ -94,7 +94,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	}
 	fallbacks, err := register(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_ratelimit_redis_fallback_total",
-		Help: "Distributed rate-limit admissions counted locally because Redis failed.",
+		Help: "Failed Redis round trips of distributed rate limits; such calls, and the method's calls of the next second, are counted by the local limiter.",
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("governance: registering govern_ratelimit_redis_fallback_total failed: %w", err)

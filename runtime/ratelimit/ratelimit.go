@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +23,11 @@ const DefaultKeyPrefix = "govern:ratelimit:"
 // DefaultRedisTimeout bounds one distributed admission round trip; past it
 // the call is admitted (or not) by the local limiter instead.
 const DefaultRedisTimeout = 50 * time.Millisecond
+
+// DefaultRedisRetryAfter is how long a limiter counts locally after a
+// failed Redis round trip before it tries Redis again, so that a Redis
+// outage does not add a Redis timeout to every call.
+const DefaultRedisRetryAfter = time.Second
 
 // gcraScript is the distributed admission: GCRA (generic cell rate
 // algorithm) over one key holding the theoretical arrival time (TAT) in
@@ -58,7 +64,10 @@ type Limiter struct {
 	emissionUS   string
 	burst        string
 	redisTimeout time.Duration
+	retryAfter   time.Duration
 	onFallback   func(error)
+	// redisDownUntil (Unix ns) skips Redis after a failure.
+	redisDownUntil atomic.Int64
 }
 
 // Option configures a Limiter.
@@ -81,6 +90,12 @@ func WithRedisTimeout(d time.Duration) Option {
 	return func(l *Limiter) { l.redisTimeout = d }
 }
 
+// WithRedisRetryAfter replaces DefaultRedisRetryAfter; zero tries Redis on
+// every call.
+func WithRedisRetryAfter(d time.Duration) Option {
+	return func(l *Limiter) { l.retryAfter = d }
+}
+
 // WithFallbackHook calls fn with the Redis error each time a distributed
 // admission falls back to the local limiter.
 func WithFallbackHook(fn func(error)) Option {
@@ -90,7 +105,7 @@ func WithFallbackHook(fn func(error)) Option {
 // New returns the limiter of method (a full method name) for policy p.
 // RPS <= 0 admits everything; Burst <= 0 defaults to max(1, ceil(RPS)).
 func New(method string, p policy.RateLimit, opts ...Option) *Limiter {
-	l := &Limiter{method: method, policy: p, key: DefaultKeyPrefix, redisTimeout: DefaultRedisTimeout}
+	l := &Limiter{method: method, policy: p, key: DefaultKeyPrefix, redisTimeout: DefaultRedisTimeout, retryAfter: DefaultRedisRetryAfter}
 	for _, o := range opts {
 		o(l)
 	}
@@ -122,7 +137,8 @@ func (l *Limiter) Policy() policy.RateLimit { return l.policy }
 // reason RATE_LIMITED and a RetryInfo delay. A LOCAL limit allocates
 // nothing when it admits. A DISTRIBUTED limit asks Redis in one round trip
 // and falls back to the local limiter when Redis fails or is slower than
-// the Redis timeout.
+// the Redis timeout, then keeps counting locally for the Redis retry
+// interval before asking Redis again.
 func (l *Limiter) Allow(ctx context.Context) error {
 	return l.AllowAt(ctx, time.Now())
 }
@@ -130,7 +146,7 @@ func (l *Limiter) Allow(ctx context.Context) error {
 // AllowAt is Allow for a call arriving at now, for callers that have read
 // the clock already.
 func (l *Limiter) AllowAt(ctx context.Context, now time.Time) error {
-	if l.Distributed() {
+	if l.Distributed() && now.UnixNano() >= l.redisDownUntil.Load() {
 		admitted, retryAfter, err := l.allowRedis(ctx)
 		if err == nil {
 			if admitted {
@@ -138,6 +154,7 @@ func (l *Limiter) AllowAt(ctx context.Context, now time.Time) error {
 			}
 			return l.rejection(retryAfter)
 		}
+		l.redisDownUntil.Store(now.Add(l.retryAfter).UnixNano())
 		if l.onFallback != nil {
 			l.onFallback(err)
 		}

@@ -141,28 +141,41 @@ func TestDistributedRefills(t *testing.T) {
 }
 
 func TestDistributedFallsBackToLocal(t *testing.T) {
-	// Nothing listens on port 1: every Redis call fails fast.
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	t.Cleanup(func() { _ = client.Close() })
-	var fallbacks atomic.Int32
-	l := New("/t.S/M", policy.RateLimit{RPS: 1, Burst: 3, Scope: policy.ScopeDistributed},
-		WithRedis(client), WithFallbackHook(func(err error) {
-			if err == nil {
-				t.Error("fallback hook called without an error")
+	tests := []struct {
+		name          string
+		retryAfter    time.Duration
+		wantFallbacks int32
+	}{
+		{"retry Redis on every call", 0, 4},
+		{"skip Redis for the retry interval", time.Hour, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Nothing listens on port 1: every Redis call fails fast.
+			client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond,
+				DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
+			t.Cleanup(func() { _ = client.Close() })
+			var fallbacks atomic.Int32
+			l := New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 3, Scope: policy.ScopeDistributed},
+				WithRedis(client), WithRedisRetryAfter(tt.retryAfter), WithFallbackHook(func(err error) {
+					if err == nil {
+						t.Error("fallback hook called without an error")
+					}
+					fallbacks.Add(1)
+				}))
+			if !l.Distributed() {
+				t.Fatal("limiter with a Redis client and DISTRIBUTED scope is not distributed")
 			}
-			fallbacks.Add(1)
-		}))
-	if !l.Distributed() {
-		t.Fatal("limiter with a Redis client and DISTRIBUTED scope is not distributed")
-	}
-	for i := range 3 {
-		if err := l.Allow(context.Background()); err != nil {
-			t.Fatalf("call %d rejected with Redis down: %v", i+1, err)
-		}
-	}
-	assertRateLimited(t, l.Allow(context.Background()))
-	if fallbacks.Load() != 4 {
-		t.Fatalf("fallback hook called %d times, want 4", fallbacks.Load())
+			for i := range 3 {
+				if err := l.Allow(context.Background()); err != nil {
+					t.Fatalf("call %d rejected with Redis down: %v", i+1, err)
+				}
+			}
+			assertRateLimited(t, l.Allow(context.Background()))
+			if fallbacks.Load() != tt.wantFallbacks {
+				t.Fatalf("fallback hook called %d times, want %d", fallbacks.Load(), tt.wantFallbacks)
+			}
+		})
 	}
 }
 
