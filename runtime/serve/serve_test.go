@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -253,19 +252,6 @@ func TestDrainTimeoutCutsConnections(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v, want a drain deadline error", err)
-	}
-}
-
-func TestSignalContext(t *testing.T) {
-	ctx, stop := SignalContext(context.Background())
-	defer stop()
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("SIGTERM did not cancel the context")
 	}
 }
 
