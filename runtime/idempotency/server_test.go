@@ -988,3 +988,32 @@ func TestStreamingAndDisabledMethodsAreNotGoverned(t *testing.T) {
 		t.Errorf("disabled method: ran=%v err=%v, want it run without a key", ran, err)
 	}
 }
+
+func TestWithTransientCodesReplacesTheSet(t *testing.T) {
+	svc := &orders{}
+	var code atomic.Uint32
+	svc.behave = func(context.Context, int64, *structpb.Struct) (*structpb.Struct, error) {
+		return nil, status.Error(codes.Code(code.Load()), "failed")
+	}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewMemoryStore(), WithTransientCodes(codes.NotFound))
+	cases := []struct {
+		code     codes.Code
+		wantRuns int64 // after two calls with one key
+	}{
+		{codes.NotFound, 2},    // now transient: released, runs again
+		{codes.Unavailable, 1}, // no longer transient: stored, replayed
+	}
+	for _, tc := range cases {
+		code.Store(uint32(tc.code))
+		svc.runs.Store(0)
+		key := "k-" + tc.code.String()
+		for range 2 {
+			if _, err := callDirect(context.Background(), srv, key, &structpb.Struct{}, svc); status.Code(err) != tc.code {
+				t.Fatalf("%v: err = %v", tc.code, err)
+			}
+		}
+		if got := svc.runs.Load(); got != tc.wantRuns {
+			t.Errorf("%v: %d runs, want %d", tc.code, got, tc.wantRuns)
+		}
+	}
+}
