@@ -259,3 +259,27 @@ func writeTemplate(t *testing.T, dir, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzOverrideTemplate feeds arbitrary override text: rendering either
+// succeeds or fails with a TemplateError naming the template, never panics.
+func FuzzOverrideTemplate(f *testing.F) {
+	for _, seed := range []string{"{{.Name}}", "{{.Nope}}", "{{if}}", "{{range .Requires}}{{.Path}}{{end}}", "package x\nfunc {", "{{define \"a\"}}{{template \"a\"}}{{end}}{{template \"a\"}}"} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	d, err := newData(Options{Name: "payment", GovernPath: governRoot})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, goFile bool) {
+		name := "NOTES.tmpl"
+		if goFile {
+			name = "internal/extra/extra.go.tmpl"
+		}
+		_, err := renderOne(Template{Name: name, Source: "/override/" + name, Text: text}, d)
+		var te *TemplateError
+		if err != nil && (!errors.As(err, &te) || !strings.Contains(err.Error(), name)) {
+			t.Fatalf("error %v does not name the template", err)
+		}
+	})
+}
