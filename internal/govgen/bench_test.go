@@ -98,6 +98,36 @@ func BenchmarkFleet(b *testing.B) {
 	b.Run("protoc-gen-go-grpc-GOGC400", func(b *testing.B) { runBinary(b, "protoc-gen-go-grpc", "GOGC=400") })
 	b.Run("protoc-gen-govern", func(b *testing.B) { runBinary(b, "protoc-gen-govern") })
 	b.Run("protoc-gen-govern-GOGC100", func(b *testing.B) { runBinary(b, "protoc-gen-govern", "GOGC=100") })
+	// The machine's load changes over a run, which skews sub-benchmarks
+	// that run one after the other: "interleaved" runs both plugins in
+	// every iteration and reports each one's CPU time and their ratio.
+	// "interleaved-GOGC400" gives protoc-gen-go-grpc govern's GC setting.
+	interleaved := func(b *testing.B, goGRPCEnv ...string) {
+		var goGRPC, govern time.Duration
+		for b.Loop() {
+			for _, name := range []string{"protoc-gen-go-grpc", "protoc-gen-govern"} {
+				cmd := exec.Command(filepath.Join(bin, name))
+				cmd.Stdin = bytes.NewReader(in)
+				if name == "protoc-gen-go-grpc" {
+					cmd.Env = append(os.Environ(), goGRPCEnv...)
+				}
+				if err := cmd.Run(); err != nil {
+					b.Fatal(err)
+				}
+				cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				if name == "protoc-gen-govern" {
+					govern += cpu
+				} else {
+					goGRPC += cpu
+				}
+			}
+		}
+		b.ReportMetric(float64(goGRPC.Milliseconds())/float64(b.N), "go-grpc-cpu-ms/op")
+		b.ReportMetric(float64(govern.Milliseconds())/float64(b.N), "govern-cpu-ms/op")
+		b.ReportMetric(float64(govern)/float64(goGRPC), "govern/go-grpc")
+	}
+	b.Run("interleaved", func(b *testing.B) { interleaved(b) })
+	b.Run("interleaved-GOGC400", func(b *testing.B) { interleaved(b, "GOGC=400") })
 	b.Run("govern-in-process", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Run(in); err != nil {
