@@ -10,6 +10,7 @@ import (
 
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/policy"
+	"github.com/govkit/govern/runtime/serviceconfig"
 )
 
 // TestTableIsWhatTheProtoSays pins the generated policy table to the
@@ -103,5 +104,23 @@ func TestOpenAPIDocument(t *testing.T) {
 	cancel := doc.Paths.Find("/v1/orders/{id}").Delete
 	if h := cancel.Parameters.GetByInAndName("header", "Idempotency-Key"); h == nil || !h.Required {
 		t.Errorf("CancelOrder Idempotency-Key = %+v, want required", h)
+	}
+}
+
+// TestServiceConfigMatchesRuntime: the constant generated at build time and
+// the config the client runtime builds from the same table at dial time are
+// one and the same.
+func TestServiceConfigMatchesRuntime(t *testing.T) {
+	for want, table := range map[string]policy.Table{
+		testv1.OrderServiceServiceConfig:     testv1.OrderServicePolicy,
+		testv1.InventoryServiceServiceConfig: testv1.InventoryServicePolicy,
+	} {
+		got, err := serviceconfig.Build(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("serviceconfig.Build(table) =\n%s\ngenerated constant =\n%s", got, want)
+		}
 	}
 }
