@@ -13,7 +13,15 @@
 //
 // Resolution is field by field: method > service > file > tier defaults >
 // built-in defaults. Every scalar field is `optional` so that "unset" (inherit)
-// and "set to the zero value" (override) are different things.
+// and "set to the zero value" (override) are different things. A sub-message
+// (idempotency, retry, rate_limit, circuit_breaker) present at any level
+// turns its feature on; its fields merge level by level too. Inherited
+// retry and idempotency apply only where they fit: retry to retry-safe
+// methods, idempotency to unary and server-streaming methods. Declared on a
+// method they do not fit, they are errors.
+//
+// protoc-gen-govern validates every value and reports each problem as
+// file.proto:line:col. docs/plugin.md lists the defaults and the checks.
 //
 // Extension number 50613. descriptor.proto reserves 50000-99999 for
 // in-house use, so no registration with the global extension registry is
@@ -160,6 +168,7 @@ type Policy struct {
 	Tier *Tier `protobuf:"varint,1,opt,name=tier,proto3,enum=govern.v1.Tier,oneof" json:"tier,omitempty"`
 	// Server deadline and client per-attempt deadline, Go duration syntax
 	// ("800ms", "2s"). The effective server deadline is min(incoming, timeout).
+	// Default: none; "0s" also means none.
 	Timeout *string `protobuf:"bytes,2,opt,name=timeout,proto3,oneof" json:"timeout,omitempty"`
 	// Deduplication of retried or repeated calls. Presence of this block makes
 	// the method keyed-idempotent (and therefore safe to retry).
@@ -172,7 +181,8 @@ type Policy struct {
 	RateLimit *RateLimit `protobuf:"bytes,5,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	// Server- and client-side circuit breaker.
 	CircuitBreaker *CircuitBreaker `protobuf:"bytes,6,opt,name=circuit_breaker,json=circuitBreaker,proto3" json:"circuit_breaker,omitempty"`
-	// Explicit trace sampling ratio in [0,1]; overrides the tier default.
+	// Explicit trace sampling ratio in [0,1]; overrides the tier default
+	// (gold 1, silver 0.1, bronze and unspecified 0.01).
 	Sampling *float64 `protobuf:"fixed64,7,opt,name=sampling,proto3,oneof" json:"sampling,omitempty"`
 	// Opt this scope out of governance entirely.
 	Disabled      *bool `protobuf:"varint,8,opt,name=disabled,proto3,oneof" json:"disabled,omitempty"`
@@ -271,11 +281,15 @@ type Idempotency struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Reject calls that carry no key (metadata `idempotency-key`, HTTP
 	// `Idempotency-Key`) and from which none can be derived from key_fields.
+	// Default false.
 	Required *bool `protobuf:"varint,1,opt,name=required,proto3,oneof" json:"required,omitempty"`
 	// Request field paths (`client_id`, `order.sn`) whose values form the key
 	// when the caller sends none. Each must name a singular scalar field
-	// (string, integer, bool or enum); bytes, messages, repeated and map fields
-	// are rejected at generation time.
+	// (string, integer, bool or enum); bytes, floating-point, messages,
+	// repeated and map fields are rejected at generation time. A key is derived
+	// only when every listed field is set (strings non-empty), so a partial key
+	// never deduplicates unrelated calls. The most specific level that lists
+	// any key_fields wins.
 	KeyFields []string `protobuf:"bytes,2,rep,name=key_fields,json=keyFields,proto3" json:"key_fields,omitempty"`
 	// How long a finished result is replayed; default "24h".
 	Ttl *string `protobuf:"bytes,3,opt,name=ttl,proto3,oneof" json:"ttl,omitempty"`
@@ -347,15 +361,18 @@ func (x *Idempotency) GetLease() string {
 // Retry is the client retry policy of an idempotent method.
 type Retry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Total attempts including the first; at most 5 (gRPC's cap).
+	// Total attempts including the first; 2 to 5 (gRPC's cap). Default 3.
 	MaxAttempts *uint32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3,oneof" json:"max_attempts,omitempty"`
 	// First backoff, Go duration syntax; must not exceed the timeout.
+	// Default 100ms (lowered to the timeout when that is shorter).
 	InitialBackoff *string `protobuf:"bytes,2,opt,name=initial_backoff,json=initialBackoff,proto3,oneof" json:"initial_backoff,omitempty"`
-	// Backoff ceiling, Go duration syntax.
+	// Backoff ceiling, Go duration syntax; at least initial_backoff.
+	// Default max(1s, initial_backoff).
 	MaxBackoff *string `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3,oneof" json:"max_backoff,omitempty"`
-	// Exponential growth factor between attempts (> 0).
+	// Exponential growth factor between attempts (> 0). Default 2.
 	Multiplier *float64 `protobuf:"fixed64,4,opt,name=multiplier,proto3,oneof" json:"multiplier,omitempty"`
-	// gRPC status code names that are retried; default ["UNAVAILABLE"].
+	// gRPC status code names that are retried, upper case as in the service
+	// config ("UNAVAILABLE", "RESOURCE_EXHAUSTED"); default ["UNAVAILABLE"].
 	Codes []string `protobuf:"bytes,5,rep,name=codes,proto3" json:"codes,omitempty"`
 	// RTT-aware backoff (min(initial x e^(alpha x rttP99/rttBaseline), max)),
 	// done by the govern client interceptor instead of gRPC's native retry.
@@ -448,10 +465,11 @@ func (x *Retry) GetRttBaseline() string {
 // RateLimit admits at most rps requests per second with the given burst.
 type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Sustained requests per second (> 0).
+	// Sustained requests per second (> 0). Required in a rate_limit block.
 	Rps *float64 `protobuf:"fixed64,1,opt,name=rps,proto3,oneof" json:"rps,omitempty"`
-	// Bucket size; default max(1, ceil(rps)).
-	Burst         *uint32          `protobuf:"varint,2,opt,name=burst,proto3,oneof" json:"burst,omitempty"`
+	// Bucket size (>= 1); default max(1, ceil(rps)).
+	Burst *uint32 `protobuf:"varint,2,opt,name=burst,proto3,oneof" json:"burst,omitempty"`
+	// Where the limit is counted; default LOCAL.
 	Scope         *RateLimit_Scope `protobuf:"varint,3,opt,name=scope,proto3,enum=govern.v1.RateLimit_Scope,oneof" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -511,15 +529,17 @@ func (x *RateLimit) GetScope() RateLimit_Scope {
 // CircuitBreaker opens after too many failures in a window.
 type CircuitBreaker struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Failure ratio in [0,1] at which the breaker opens.
+	// Failure ratio in [0,1] at which the breaker opens. Default 0.5.
 	FailureRatio *float64 `protobuf:"fixed64,1,opt,name=failure_ratio,json=failureRatio,proto3,oneof" json:"failure_ratio,omitempty"`
-	// Requests in the window before the ratio is considered.
+	// Requests in the window before the ratio is considered. Default 20.
 	MinRequests *uint32 `protobuf:"varint,2,opt,name=min_requests,json=minRequests,proto3,oneof" json:"min_requests,omitempty"`
 	// Rolling window over which failures are counted, Go duration syntax.
+	// Default 10s.
 	Window *string `protobuf:"bytes,3,opt,name=window,proto3,oneof" json:"window,omitempty"`
 	// How long the breaker stays open before probing, Go duration syntax.
+	// Default 5s.
 	OpenFor *string `protobuf:"bytes,4,opt,name=open_for,json=openFor,proto3,oneof" json:"open_for,omitempty"`
-	// Probe requests admitted while half-open.
+	// Probe requests admitted while half-open (>= 1). Default 1.
 	HalfOpenRequests *uint32 `protobuf:"varint,5,opt,name=half_open_requests,json=halfOpenRequests,proto3,oneof" json:"half_open_requests,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
