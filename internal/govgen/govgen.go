@@ -79,7 +79,10 @@ func Generate(gen *protogen.Plugin, opts Options) error {
 			continue
 		}
 		fm, diags := resolveFile(f)
+		names := newDiagnostics(f)
+		checkNames(gen, fm, names)
 		problems = append(problems, diags...)
+		problems = append(problems, names.sorted()...)
 		models = append(models, fm)
 	}
 	if len(problems) > 0 {

@@ -252,3 +252,20 @@ service S {
 		t.Errorf("errors\n got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestValidationNameCollisions(t *testing.T) {
+	src := `syntax = "proto3";
+package c;
+option go_package = "example.com/c";
+message R { string id = 1; }
+message OrdersPolicy { string id = 1; }
+service Orders {
+  rpc Get(R) returns (R);
+}
+`
+	got := generateError(t, map[string]string{"c.proto": src})
+	want := "c.proto:6:1: service Orders: generated identifier OrdersPolicy collides with message c.OrdersPolicy in Go package example.com/c; rename one of them"
+	if got != want {
+		t.Errorf("error\n got: %s\nwant: %s", got, want)
+	}
+}
