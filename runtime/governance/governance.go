@@ -39,6 +39,7 @@ type Governor struct {
 	logger     *slog.Logger
 	tracer     *tracing.Server
 	service    string
+	codeLevel  func(codes.Code) slog.Level
 	// idempotent is the idempotency server's interceptor, nil when no
 	// method of the table deduplicates calls.
 	idempotent grpc.UnaryServerInterceptor
@@ -75,7 +76,10 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 			return nil, fmt.Errorf("governance: WithService got an empty %s; give every metric series a real %s (or leave WithService out for %q)", label, label, unknownLabel)
 		}
 	}
-	g := &Governor{table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service}
+	g := &Governor{table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel}
+	if g.codeLevel == nil {
+		g.codeLevel = logging.CodeLevel
+	}
 	if g.logger == nil {
 		g.logger = logging.New(os.Stderr, slog.LevelInfo)
 	}
@@ -312,7 +316,7 @@ func (g *Governor) finish(ctx context.Context, m *method, span trace.Span, start
 	elapsed := time.Since(start)
 	m.series.Handled(code, elapsed)
 	tracing.End(span, code, err)
-	logging.LogCall(ctx, g.logger, m.policy.FullMethod, code, elapsed, err)
+	logging.LogCallAt(ctx, g.logger, g.codeLevel(code), m.policy.FullMethod, code, elapsed, err)
 }
 
 // StreamServerInterceptor returns the governed chain for streaming calls:

@@ -605,6 +605,17 @@ grpc_server_started_total{env="unknown",grpc_method="Create",grpc_service="shop.
 	}
 }
 
+func TestWithCodeLevelLogsSuccesses(t *testing.T) {
+	g, logs := newGovernor(t, governance.WithCodeLevel(func(codes.Code) slog.Level { return slog.LevelInfo }))
+	env := startServer(t, g)
+	if _, err := env.client.Echo(context.Background(), &testv1.EchoRequest{Message: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"code":"OK"`) {
+		t.Fatalf("successful call not logged at Info: %q", logs.String())
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	if _, err := governance.New(testTable(), governance.WithService("", "prod", "eu")); err == nil {
 		t.Error("empty service label accepted")

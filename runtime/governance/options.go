@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
 
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/metrics"
@@ -25,6 +26,7 @@ type config struct {
 	redis                redis.UniversalClient
 	metricsOptions       []metrics.Option
 	rateLimitOptions     []ratelimit.Option
+	codeLevel            func(codes.Code) slog.Level
 	idempotencyStore     idempotency.Store
 	idempotencyOptions   []idempotency.Option
 }
@@ -96,4 +98,10 @@ func WithIdempotencyOptions(opts ...idempotency.Option) Option {
 // to every method's rate limiter.
 func WithRateLimitOptions(opts ...ratelimit.Option) Option {
 	return func(c *config) { c.rateLimitOptions = append(c.rateLimitOptions, opts...) }
+}
+
+// WithCodeLevel replaces logging.CodeLevel as the level of each call's log
+// line by its status code, for instance to log successes at Info.
+func WithCodeLevel(level func(codes.Code) slog.Level) Option {
+	return func(c *config) { c.codeLevel = level }
 }

@@ -101,7 +101,11 @@ func CodeLevel(code codes.Code) slog.Level {
 // LogCall writes one call's line, at CodeLevel(code), unless the logger
 // is disabled at that level, in which case it costs one Enabled check.
 func LogCall(ctx context.Context, logger *slog.Logger, method string, code codes.Code, elapsed time.Duration, err error) {
-	level := CodeLevel(code)
+	LogCallAt(ctx, logger, CodeLevel(code), method, code, elapsed, err)
+}
+
+// LogCallAt is LogCall at an explicit level.
+func LogCallAt(ctx context.Context, logger *slog.Logger, level slog.Level, method string, code codes.Code, elapsed time.Duration, err error) {
 	if !logger.Enabled(ctx, level) {
 		return
 	}
