@@ -20,6 +20,7 @@ var goldenCases = []struct {
 	{"keys.proto", "paths=source_relative", []string{"keys_govern.pb.go"}},
 	{"streaming.proto", "paths=source_relative", []string{"streaming_govern.pb.go"}},
 	{"http.proto", "paths=source_relative,openapi=true", []string{"http_govern.pb.go", "http.openapi.yaml"}},
+	{"http.proto", "paths=source_relative,openapi=true,openapi_format=json", []string{"http_govern.pb.go", "http.openapi.json"}},
 	{"editions.proto", "paths=source_relative", []string{"editions_govern.pb.go"}},
 	{"opaque.proto", "paths=source_relative", []string{"opaque_govern.pb.go"}},
 	{"noservice.proto", "paths=source_relative", nil},

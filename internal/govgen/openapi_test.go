@@ -148,3 +148,26 @@ func TestPolicyProtoRoundTrip(t *testing.T) {
 		t.Errorf("PolicyProto =\n%v\nwant\n%v", p, want)
 	}
 }
+
+func TestOpenAPIPathAndVersion(t *testing.T) {
+	paths := map[string]string{
+		"/v1/orders/{id}":                 "/v1/orders/{id}",
+		"/v1/{name=shelves/*}/books":      "/v1/{name}/books",
+		"/v1/{parent=a/*/b/*}:list":       "/v1/{parent}:list",
+		"/v1/orders/{order.id}":           "/v1/orders/{order.id}",
+		"/v1/static":                      "/v1/static",
+		"/v1/{a}/{b=**}":                  "/v1/{a}/{b}",
+		"/v1/{name=projects/*/things/**}": "/v1/{name}",
+	}
+	for in, want := range paths {
+		if got := openapiPath(in); got != want {
+			t.Errorf("openapiPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	versions := map[string]string{"shop.v1": "v1", "a.b.v2beta1": "v2beta1", "shop": "0.0.0", "shop.vx": "0.0.0", "v3": "v3"}
+	for in, want := range versions {
+		if got := apiVersion(in); got != want {
+			t.Errorf("apiVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -269,3 +269,18 @@ service Orders {
 		t.Errorf("error\n got: %s\nwant: %s", got, want)
 	}
 }
+
+// TestValidationWithoutSourceInfo: a request without SourceCodeInfo (buf
+// can be told to drop it) still reports every problem, at line 1.
+func TestValidationWithoutSourceInfo(t *testing.T) {
+	dir := writeSources(t, map[string]string{"bad.proto": header + method("M(Req) returns (Req)", `option (govern.v1.method).sampling = 7;`)})
+	req := compileRequest(t, "", append([]string{dir}, protoImportPaths...), "bad.proto")
+	for _, f := range req.ProtoFile {
+		f.SourceCodeInfo = nil
+	}
+	resp := generate(t, req)
+	want := "bad.proto:1:1: sampling 7 is outside [0,1]: write a trace sampling ratio such as 0.1 for 10%, or remove it to use the tier default"
+	if resp.GetError() != want {
+		t.Errorf("error\n got: %s\nwant: %s", resp.GetError(), want)
+	}
+}
