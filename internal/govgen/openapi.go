@@ -173,8 +173,12 @@ func genOpenAPI(gen *protogen.Plugin, fm *fileModel, opts Options) error {
 	name := fm.file.GeneratedFilenamePrefix + ".openapi."
 	if opts.OpenAPIFormat == "json" {
 		name += "json"
-		out, err = json.MarshalIndent(doc, "", "  ")
-		out = append(out, '\n')
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // descriptions are text, not HTML
+		enc.SetIndent("", "  ")
+		err = enc.Encode(doc)
+		out = buf.Bytes()
 	} else {
 		name += "yaml"
 		var buf bytes.Buffer
