@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
 	governv1 "github.com/govkit/govern/proto/govern/v1"
+	"github.com/govkit/govern/runtime/policy"
 )
 
 // FuzzRun feeds arbitrary bytes to the plugin as a CodeGeneratorRequest:
@@ -101,7 +103,49 @@ func FuzzOptionValues(f *testing.F) {
 				t.Fatalf("generated Go does not parse: %v\n%s", err, out.GetContent())
 			}
 		}
+		gen, err := protogen.Options{}.New(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range gen.Files {
+			if f.Generate {
+				fm, _ := resolveFile(f)
+				for _, sm := range fm.services {
+					for _, m := range sm.table {
+						checkInvariants(t, m)
+					}
+				}
+			}
+		}
 	})
+}
+
+// checkInvariants are the promises an accepted policy keeps, whatever the
+// options said.
+func checkInvariants(t *testing.T, m *policy.Method) {
+	t.Helper()
+	if !(m.Sampling >= 0 && m.Sampling <= 1) || m.Timeout < 0 {
+		t.Fatalf("%s: sampling %v, timeout %v", m.FullMethod, m.Sampling, m.Timeout)
+	}
+	if r := m.Retry; r != nil {
+		if !m.RetrySafe() || r.MaxAttempts < 2 || r.MaxAttempts > MaxRetryAttempts || r.InitialBackoff <= 0 || r.MaxBackoff < r.InitialBackoff || !(r.Multiplier > 0) || len(r.Codes) == 0 {
+			t.Fatalf("%s: accepted retry %+v (retry safe %v)", m.FullMethod, r, m.RetrySafe())
+		}
+		if m.Timeout > 0 && r.InitialBackoff > m.Timeout {
+			t.Fatalf("%s: initial backoff %v beyond timeout %v", m.FullMethod, r.InitialBackoff, m.Timeout)
+		}
+	}
+	if id := m.Idempotency; id != nil {
+		if m.ClientStreaming || id.TTL <= 0 || id.Lease <= 0 || (m.Timeout > 0 && id.Lease <= m.Timeout) {
+			t.Fatalf("%s: accepted idempotency %+v", m.FullMethod, id)
+		}
+	}
+	if rl := m.RateLimit; rl != nil && (!(rl.RPS > 0) || rl.Burst < 1) {
+		t.Fatalf("%s: accepted rate limit %+v", m.FullMethod, rl)
+	}
+	if cb := m.CircuitBreaker; cb != nil && (!(cb.FailureRatio >= 0 && cb.FailureRatio <= 1) || cb.Window <= 0 || cb.OpenFor <= 0 || cb.HalfOpenRequests < 1) {
+		t.Fatalf("%s: accepted breaker %+v", m.FullMethod, cb)
+	}
 }
 
 func nonEmpty(s string) *string {
