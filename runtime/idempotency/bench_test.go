@@ -62,7 +62,7 @@ func BenchmarkMemoryStoreClaimFinish(b *testing.B) {
 func BenchmarkMemoryStoreFloor(b *testing.B) {
 	var mu sync.Mutex
 	const size = DefaultMaxEntries / memoryShards
-	m := make(map[Key]*memoryEntry, size)
+	m := make(map[Key]int32, size)
 	var n uint64
 	b.ReportAllocs()
 	defer reportCPU(b)()
@@ -73,7 +73,7 @@ func BenchmarkMemoryStoreFloor(b *testing.B) {
 		if n > size {
 			delete(m, seqKey(n-size))
 		}
-		m[k] = &memoryEntry{}
+		m[k] = int32(n)
 		mu.Unlock()
 		mu.Lock()
 		_ = m[k]
