@@ -247,8 +247,23 @@ func openapiPath(pattern string) string {
 	return templateVar.ReplaceAllString(pattern, "{$1}")
 }
 
+// comment turns a proto comment into text: the space after "//" removed
+// from every line, surrounding blank lines dropped.
 func comment(c protogen.Comments) string {
-	return strings.TrimSpace(string(c))
+	lines := strings.Split(strings.TrimRight(string(c), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(strings.TrimRight(l, " \t"), " ")
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// summary is the first sentence of a comment, on one line.
+func summary(text string) string {
+	flat := strings.Join(strings.Fields(text), " ")
+	if i := strings.Index(flat, ". "); i >= 0 {
+		return flat[:i+1]
+	}
+	return flat
 }
 
 type openapiBuilder struct {
@@ -272,7 +287,7 @@ func (b *openapiBuilder) operation(sm *serviceModel, mm *methodModel, r policy.R
 		op.OperationID += fmt.Sprintf("_%d", binding)
 	}
 	if desc := comment(m.Comments.Leading); desc != "" {
-		op.Summary, _, _ = strings.Cut(desc, "\n")
+		op.Summary = summary(desc)
 		op.Description = desc
 	}
 

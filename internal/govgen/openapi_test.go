@@ -8,6 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -169,5 +170,18 @@ func TestOpenAPIPathAndVersion(t *testing.T) {
 		if got := apiVersion(in); got != want {
 			t.Errorf("apiVersion(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCommentAndSummary(t *testing.T) {
+	c := protogen.Comments(" Echo does what the request asks: echo, sleep, fail with a code, or\n panic. File defaults only.\n")
+	if got, want := comment(c), "Echo does what the request asks: echo, sleep, fail with a code, or\npanic. File defaults only."; got != want {
+		t.Errorf("comment = %q, want %q", got, want)
+	}
+	if got, want := summary(comment(c)), "Echo does what the request asks: echo, sleep, fail with a code, or panic."; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	if got := summary("No period"); got != "No period" {
+		t.Errorf("summary = %q", got)
 	}
 }
