@@ -45,7 +45,8 @@ func WithScope(scope func(ctx context.Context) string) Option {
 	return func(s *Server) { s.scope = scope }
 }
 
-// WithClock replaces time.Now, for tests.
+// WithClock replaces time.Now, for tests. The in-flight retry delay and the
+// handler's deadline (the lease less its margin) are computed from it.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }

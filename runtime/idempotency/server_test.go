@@ -541,7 +541,7 @@ func TestFailOpenRunsWithoutStore(t *testing.T) {
 }
 
 func TestRedisUnreachable(t *testing.T) {
-	requireRedis(t) // the suite's Redis must exist for the comparison to mean something
+	// No Redis needed: the point is a port where nothing listens.
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
