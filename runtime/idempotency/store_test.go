@@ -256,3 +256,71 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 		t.Errorf("claim after the lease ended: %v %v", claimed, err)
 	}
 }
+
+// TestMemoryStoreStaysConsistent hammers a tiny store with random claims,
+// finishes and releases from many goroutines (run it with -race), then
+// checks that the index and the slots agree and that no key is held twice.
+func TestMemoryStoreStaysConsistent(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s := NewMemoryStore(WithMaxEntries(2*memoryShards), WithMemoryClock(clock.Now))
+	keys := make([]Key, 400)
+	for i := range keys {
+		keys[i] = DeriveKey("", "/s.S/M", randomHex(4))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 3000 {
+				k := keys[(g*7919+i*31)%len(keys)]
+				o := Owner{byte(g), byte(i), byte(i >> 8)}
+				_, claimed, err := s.Claim(ctx, k, inFlight(o, fp(1)), time.Duration(1+i%5)*time.Millisecond)
+				if err != nil && !errors.Is(err, ErrStoreFull) {
+					t.Error(err)
+					return
+				}
+				if !claimed {
+					continue
+				}
+				var ferr error
+				if i%3 == 0 {
+					ferr = s.Release(ctx, k, o)
+				} else {
+					ferr = s.Finish(ctx, k, o, finished(fp(1), "r"), time.Duration(1+i%7)*time.Millisecond)
+				}
+				if ferr != nil && !errors.Is(ferr, ErrNotOwner) {
+					t.Error(ferr)
+				}
+				if i%50 == 0 {
+					clock.Advance(time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		if len(sh.slots) > s.perShard {
+			t.Errorf("shard %d has %d slots, bound %d", i, len(sh.slots), s.perShard)
+		}
+		used := 0
+		for j := range sh.slots {
+			sl := &sh.slots[j]
+			if !sl.used {
+				continue
+			}
+			used++
+			if idx, ok := sh.index[sl.key]; !ok || int(idx) != j {
+				t.Errorf("shard %d slot %d holds a key the index maps to %d (%v)", i, j, idx, ok)
+			}
+		}
+		if used != len(sh.index) {
+			t.Errorf("shard %d: %d used slots, %d index entries", i, used, len(sh.index))
+		}
+		for k, idx := range sh.index {
+			if sh.slots[idx].key != k || s.shardIndex(k) != i {
+				t.Errorf("shard %d: index entry points at the wrong slot or shard", i)
+			}
+		}
+	}
+}
