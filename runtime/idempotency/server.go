@@ -85,6 +85,9 @@ type Server struct {
 	ownerPrefix [8]byte
 	ownerSeq    atomic.Uint64
 	buffers     sync.Pool // *[]byte for request encodings
+
+	lastStoreLog   atomic.Int64 // Unix nanoseconds of the last store-failure log
+	suppressedLogs atomic.Int64
 }
 
 type methodState struct {
@@ -218,10 +221,10 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	case err != nil:
 		ms.counters[iStoreError].Inc()
 		if s.failOpen {
-			s.log.WarnContext(ctx, "idempotency store unavailable; running without deduplication (fail-open)", "grpc_method", ms.name, "error", err)
+			s.logStoreFailure(ctx, slog.LevelWarn, "idempotency store unavailable; running without deduplication (fail-open)", ms, err)
 			return handler(ctx, req)
 		}
-		s.log.ErrorContext(ctx, "idempotency store unavailable; rejecting call (fail-closed)", "grpc_method", ms.name, "error", err)
+		s.logStoreFailure(ctx, slog.LevelError, "idempotency store unavailable; rejecting call (fail-closed)", ms, err)
 		return nil, errinfo.Error(codes.Unavailable, errinfo.IdempotencyStoreUnavailable,
 			ms.name+": the idempotency store is unavailable, so the call was not run; retry later", s.maxRetryDelay,
 			map[string]string{"grpc_method": ms.name})
@@ -285,7 +288,7 @@ func (s *Server) run(ctx context.Context, ms *methodState, skey Key, claim *Reco
 		if errors.Is(ferr, ErrNotOwner) {
 			s.log.WarnContext(ctx, "idempotency: claim expired before the handler finished; result not stored, raise the lease", "grpc_method", ms.name)
 		} else {
-			s.log.ErrorContext(ctx, "idempotency: cannot store result; retries after the lease will run again", "grpc_method", ms.name, "error", ferr)
+			s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot store result; retries after the lease will run again", ms, ferr)
 		}
 	}
 	return resp, err
@@ -293,7 +296,7 @@ func (s *Server) run(ctx context.Context, ms *methodState, skey Key, claim *Reco
 
 func (s *Server) release(ctx context.Context, ms *methodState, skey Key, owner Owner) {
 	if err := s.store.Release(context.WithoutCancel(ctx), skey, owner); err != nil && !errors.Is(err, ErrNotOwner) {
-		s.log.ErrorContext(ctx, "idempotency: cannot release claim; retries wait for the lease to end", "grpc_method", ms.name, "error", err)
+		s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot release claim; retries wait for the lease to end", ms, err)
 	}
 }
 
@@ -388,6 +391,23 @@ func (ms *methodState) missingMessage() string {
 		return fmt.Sprintf("%s requires an idempotency key; send it in the %q metadata (HTTP header %q)", ms.name, MetadataKey, HeaderName)
 	}
 	return fmt.Sprintf("%s requires an idempotency key; send it in the %q metadata (HTTP header %q) or set the request fields %v", ms.name, MetadataKey, HeaderName, ms.fields)
+}
+
+// storeLogInterval spaces out store-failure logs: during an outage every
+// call fails the same way, and one line per second says so without
+// flooding the log. The metric counts every failure.
+const storeLogInterval = time.Second
+
+// logStoreFailure logs a store failure unless one was logged less than
+// storeLogInterval ago; the line says how many were left out in between.
+func (s *Server) logStoreFailure(ctx context.Context, level slog.Level, msg string, ms *methodState, err error) {
+	now := time.Now().UnixNano()
+	last := s.lastStoreLog.Load()
+	if now-last < int64(storeLogInterval) || !s.lastStoreLog.CompareAndSwap(last, now) {
+		s.suppressedLogs.Add(1)
+		return
+	}
+	s.log.Log(ctx, level, msg, "grpc_method", ms.name, "error", err, "suppressed_since_last", s.suppressedLogs.Swap(0))
 }
 
 func (s *Server) newOwner() Owner {

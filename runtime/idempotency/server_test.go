@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -1016,4 +1017,42 @@ func TestWithTransientCodesReplacesTheSet(t *testing.T) {
 			t.Errorf("%v: %d runs, want %d", tc.code, got, tc.wantRuns)
 		}
 	}
+}
+
+func TestStoreFailureLogsAreSpacedOut(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+	faulty := &faultyStore{Store: NewMemoryStore()}
+	faulty.down.Store(true)
+	reg := prometheus.NewPedanticRegistry()
+	srv := NewServer(testTable(time.Hour, 10*time.Second), faulty, WithLogger(logger), WithRegisterer(reg))
+	start := time.Now()
+	for range 50 {
+		_, err := callDirect(context.Background(), srv, "k", &structpb.Struct{}, &orders{})
+		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+	}
+	if time.Since(start) >= storeLogInterval {
+		t.Skip("the machine is too slow: 50 calls took longer than the log interval")
+	}
+	mu.Lock()
+	lines := bytes.Count(buf.Bytes(), []byte("\n"))
+	mu.Unlock()
+	if lines != 1 {
+		t.Errorf("%d log lines for 50 failures within a second, want 1", lines)
+	}
+	if got := counterValue(t, reg, methodPay, ResultStoreError); got != 50 {
+		t.Errorf("store_error = %v, want every failure counted", got)
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
