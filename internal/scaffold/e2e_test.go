@@ -174,6 +174,13 @@ func skipUnlessCommitted(t *testing.T, git, root, service string) {
 			needed[strings.TrimPrefix(tool.Path, GovernModule+"/")] = true
 		}
 	}
+	inRepo := exec.Command(git, "rev-parse", "--is-inside-work-tree")
+	inRepo.Dir = root
+	if out, err := inRepo.Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		// An exported tree (release tarball, git archive): everything it
+		// holds is what would be committed, so run and fail loudly.
+		return
+	}
 	var missing []string
 	for dir := range needed {
 		cmd := exec.Command(git, "ls-files", "--", dir)
