@@ -10,7 +10,7 @@ import (
 )
 
 func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), tickerleak.Analyzer, "a", "mainpkg")
+	analysistest.Run(t, analysistest.TestData(), tickerleak.Analyzer, "a", "mainpkg", "dotimport", "usesfake")
 }
 
 func TestSuggestedFix(t *testing.T) {
