@@ -21,10 +21,14 @@
 //     http.Server composite literal with no Handler field or Handler: nil,
 //     and an assignment of nil to a Server's Handler field;
 //   - any other reference to http.DefaultServeMux;
-//   - imports whose init registers routes on it: net/http/pprof
-//     (/debug/pprof/...), expvar (/debug/vars) and golang.org/x/net/trace
-//     (/debug/requests, /debug/events). The message says how to mount them
-//     on an explicit mux instead.
+//   - blank imports of packages whose init registers routes on it:
+//     net/http/pprof (/debug/pprof/...), expvar (/debug/vars) and
+//     golang.org/x/net/trace (/debug/requests, /debug/events). The message
+//     says how to mount them on an explicit mux instead. A named import is
+//     not reported: it is there for the package's API (pprof.Index mounted
+//     on an explicit mux, as the message recommends), and its registration
+//     is harmless as long as nothing serves DefaultServeMux, which the
+//     other checks ensure.
 //
 // An http.Server literal without a Handler is not reported when the same
 // function later assigns a non-nil Handler to the variable that holds it
