@@ -328,14 +328,15 @@ func (s *Server) answerDuplicate(ctx context.Context, ms *methodState, rec *Reco
 		s.log.ErrorContext(ctx, "idempotency: cannot replay stored result", "grpc_method", ms.name, "error", err)
 		return nil, grpcstatus.Errorf(codes.Internal, "idempotency: cannot replay the stored result of %s: %v", ms.name, err)
 	}
-	ms.counters[iReplayed].Inc()
 	if resp == nil {
 		var sp spb.Status
-		if err := proto.Unmarshal(rec.Payload, &sp); err != nil {
-			return nil, grpcstatus.Errorf(codes.Internal, "idempotency: stored status of %s is corrupt: %v", ms.name, err)
+		if err := proto.Unmarshal(rec.Payload, &sp); err != nil || sp.GetCode() == int32(codes.OK) {
+			return nil, grpcstatus.Errorf(codes.Internal, "idempotency: the stored status of %s is corrupt (%v); delete the key or wait for its TTL", ms.name, err)
 		}
+		ms.counters[iReplayed].Inc()
 		return nil, grpcstatus.ErrorProto(&sp)
 	}
+	ms.counters[iReplayed].Inc()
 	return resp, nil
 }
 
