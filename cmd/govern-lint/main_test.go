@@ -51,8 +51,14 @@ func buildBinary(t *testing.T) string {
 // -fix can rewrite it.
 func sampleModule(t *testing.T) string {
 	t.Helper()
+	return copyModule(t, "sample")
+}
+
+// copyModule copies testdata/name to a temporary directory.
+func copyModule(t *testing.T, name string) string {
+	t.Helper()
 	dst := t.TempDir()
-	src := filepath.Join("testdata", "sample")
+	src := filepath.Join("testdata", name)
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -68,7 +74,7 @@ func sampleModule(t *testing.T) string {
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 	if err != nil {
-		t.Fatalf("copy sample module: %v", err)
+		t.Fatalf("copy module %s: %v", name, err)
 	}
 	return dst
 }
@@ -173,4 +179,37 @@ func TestModes(t *testing.T) {
 			t.Errorf("tickerleak still reports after -fix:\n%s", out)
 		}
 	})
+}
+
+// TestGoVersionUnderBothDrivers checks that the Go version and GODEBUG of
+// the analysed module reach the analyzers in both modes: go vet passes
+// them in its *.cfg file, the standalone driver through go/packages.
+func TestGoVersionUnderBothDrivers(t *testing.T) {
+	bin := buildBinary(t)
+	const finding = "poll.go:7:12: time.Tick in a function that returns leaks a ticker"
+	tests := []struct {
+		module string
+		want   bool
+	}{
+		{"tick122", true},
+		{"tick123", false},
+		{"tick123godebug", true},
+	}
+	for _, tt := range tests {
+		dir := copyModule(t, tt.module)
+		for _, mode := range []struct {
+			name string
+			cmd  []string
+		}{
+			{"standalone", []string{bin, "./..."}},
+			{"go vet", []string{"go", "vet", "-vettool=" + bin, "./..."}},
+		} {
+			t.Run(tt.module+"/"+mode.name, func(t *testing.T) {
+				out, _ := run(t, dir, mode.cmd[0], mode.cmd[1:]...)
+				if got := strings.Contains(out, finding); got != tt.want {
+					t.Errorf("reported = %v, want %v; output:\n%s", got, tt.want, out)
+				}
+			})
+		}
+	}
 }
