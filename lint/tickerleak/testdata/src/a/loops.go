@@ -2,6 +2,7 @@ package a
 
 import (
 	"context"
+	"os"
 	"time"
 )
 
@@ -134,6 +135,61 @@ func innerContinue(t *time.Ticker) {
 					continue inner
 				}
 				break inner
+			}
+		}
+	}()
+}
+
+// A ctx.Done() case that does not leave the loop is not an exit.
+func doneCaseWithoutReturn(ctx context.Context, t *time.Ticker) {
+	go func() {
+		for { // want `goroutine loops on a ticker channel with no exit`
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop() // stopping does not close t.C: the loop blocks forever
+			}
+		}
+	}()
+}
+
+// Nested endless loops are reported once, at the outer loop.
+func nested(t *time.Ticker) {
+	go func() {
+		for { // want `goroutine loops on a ticker channel with no exit`
+			for range t.C {
+			}
+		}
+	}()
+}
+
+// Exits through goto, a continue to an outer loop, and os.Exit.
+func otherExits(t *time.Ticker, n int) {
+	go func() {
+		for {
+			<-t.C
+			if n > 3 {
+				goto done
+			}
+		}
+	done:
+	}()
+	go func() {
+	outer:
+		for i := 0; i < n; i++ {
+			for {
+				<-t.C
+				if i > 1 {
+					continue outer
+				}
+			}
+		}
+	}()
+	go func() {
+		for {
+			<-t.C
+			if n == 0 {
+				os.Exit(1)
 			}
 		}
 	}()
