@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
@@ -29,6 +30,7 @@ import (
 	"github.com/govkit/govern/runtime/breaker"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/governance"
+	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/ratelimit"
@@ -613,6 +615,41 @@ func TestWithCodeLevelLogsSuccesses(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"code":"OK"`) {
 		t.Fatalf("successful call not logged at Info: %q", logs.String())
+	}
+}
+
+func TestWithIdempotencyStoreIsUsed(t *testing.T) {
+	store := idempotency.NewMemoryStore()
+	g, _ := newGovernor(t, governance.WithIdempotencyStore(store))
+	env := startServer(t, g)
+	if _, err := env.client.CreateOrder(context.Background(), &testv1.CreateOrderRequest{ClientId: "c", Order: &testv1.Order{Sn: "s"}}); err != nil {
+		t.Fatal(err)
+	}
+	if store.Len() != 1 {
+		t.Fatalf("store holds %d records, want the call's one", store.Len())
+	}
+}
+
+func TestWithPropagatorReplacesTheDefault(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(testTable())), sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	g, _ := newGovernor(t, governance.WithTracerProvider(tp), governance.WithPropagator(propagation.TraceContext{}))
+	env := startServer(t, g)
+	// CreateOrder is gold, so its span is recorded either way; with a
+	// W3C-only propagator it starts a new trace instead of joining the B3
+	// parent (the default propagator would join it).
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "b3", traceID+"-00f067aa0ba902b7-1")
+	if _, err := env.client.CreateOrder(ctx, &testv1.CreateOrderRequest{ClientId: "c", Order: &testv1.Order{Sn: "p"}}); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want the gold call's one", len(spans))
+	}
+	if spans[0].SpanContext().TraceID().String() == traceID {
+		t.Fatal("B3 parent joined although the propagator is W3C only")
 	}
 }
 
