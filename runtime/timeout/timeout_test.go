@@ -3,6 +3,7 @@ package timeout
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +156,21 @@ func TestBoundAtUsesTheGivenStart(t *testing.T) {
 	}
 	if !errors.Is(bounded.Err(), context.DeadlineExceeded) {
 		t.Fatalf("a deadline in the past: Err = %v", bounded.Err())
+	}
+}
+
+func TestConcurrentDoneAndRelease(t *testing.T) {
+	for range 200 {
+		bounded := Bound(context.Background(), time.Hour)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { <-bounded.Done() })
+		}
+		wg.Go(func() { _ = bounded.Err() })
+		wg.Go(bounded.Release)
+		wg.Wait() // every waiter was released: Release and arming never miss each other
+		if !errors.Is(bounded.Err(), context.Canceled) {
+			t.Fatalf("Err after Release = %v", bounded.Err())
+		}
 	}
 }
