@@ -30,9 +30,10 @@ const (
 // nilHandlerArg maps the package-level serving functions that fall back
 // to DefaultServeMux on a nil handler to the index of that argument.
 var nilHandlerArg = map[string]map[string]int{
-	httpPath:        {"ListenAndServe": 1, "ListenAndServeTLS": 3, "Serve": 1, "ServeTLS": 1},
-	"net/http/fcgi": {"Serve": 1},
-	"net/http/cgi":  {"Serve": 0},
+	httpPath:            {"ListenAndServe": 1, "ListenAndServeTLS": 3, "Serve": 1, "ServeTLS": 1},
+	"net/http/fcgi":     {"Serve": 1},
+	"net/http/cgi":      {"Serve": 0},
+	"net/http/httptest": {"NewServer": 0, "NewTLSServer": 0, "NewUnstartedServer": 0},
 }
 
 // registeringImports lists packages whose init registers handlers on
@@ -91,7 +92,7 @@ func run(pass *analysis.Pass) (any, error) {
 func importsAny(pkg *types.Package) bool {
 	for _, imp := range pkg.Imports() {
 		switch imp.Path() {
-		case httpPath, "net/http/fcgi", "net/http/cgi":
+		case httpPath, "net/http/fcgi", "net/http/cgi", "net/http/httptest":
 			return true
 		}
 		if _, ok := registeringImports[imp.Path()]; ok {

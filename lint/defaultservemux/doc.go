@@ -17,7 +17,8 @@
 //   - registrations on the default mux: http.Handle, http.HandleFunc
 //     (called or used as a function value);
 //   - serving it: http.ListenAndServe, ListenAndServeTLS, Serve and
-//     ServeTLS with a nil handler, fcgi.Serve and cgi.Serve with nil, an
+//     ServeTLS with a nil handler, fcgi.Serve and cgi.Serve with nil,
+//     httptest.NewServer, NewTLSServer and NewUnstartedServer with nil, an
 //     http.Server composite literal with no Handler field or Handler: nil,
 //     and an assignment of nil to a Server's Handler field;
 //   - any other reference to http.DefaultServeMux;

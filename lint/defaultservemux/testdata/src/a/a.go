@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/fcgi"
+	"net/http/httptest"
 )
 
 func hello(w http.ResponseWriter, r *http.Request) {}
@@ -59,4 +60,11 @@ func handlerSetOnAnotherVariable() {
 	other := &http.Server{Addr: ":8081", Handler: http.NotFoundHandler()}
 	other.Handler = http.NotFoundHandler()
 	_ = srv.ListenAndServe()
+}
+
+func testServers() {
+	_ = httptest.NewServer(nil)          // want `httptest.NewServer with a nil handler serves http.DefaultServeMux`
+	_ = httptest.NewTLSServer(nil)       // want `httptest.NewTLSServer with a nil handler`
+	_ = httptest.NewUnstartedServer(nil) // want `httptest.NewUnstartedServer with a nil handler`
+	_ = httptest.NewServer(http.NewServeMux())
 }
