@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/breaker"
 	"github.com/govkit/govern/runtime/errinfo"
@@ -399,7 +399,7 @@ func TestStreams(t *testing.T) {
 }
 
 func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
-	client := redisClient(t)
+	client := redistest.Client(t)
 	service := fmt.Sprintf("orders-%d", time.Now().UnixNano())
 	t.Cleanup(func() {
 		client.Del(context.Background(), "govern:ratelimit:"+service+":/govern.test.v1.InventoryService/GetStock")
@@ -747,24 +747,4 @@ func counterValue(t *testing.T, g *governance.Governor, name, method string) flo
 	}
 	t.Fatalf("no %s series for %s", name, method)
 	return 0
-}
-
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := os.Getenv("GOVERN_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s (GOVERN_REDIS_ADDR) is not reachable under CI: %v", addr, err)
-		}
-		t.Skipf("Redis at %s (GOVERN_REDIS_ADDR) is not reachable, skipping: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
 }

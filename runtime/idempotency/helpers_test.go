@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -218,35 +218,11 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// redisAddr is where the Redis tests connect.
-func redisAddr() string {
-	if a := os.Getenv("GOVERN_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-// requireRedis returns a client of the test Redis, skipping the test when
-// Redis cannot be reached, except under CI where that is a failure.
+// requireRedis returns a client of the test Redis (internal/redistest)
+// that does not retry, so fault tests see each failure.
 func requireRedis(t testing.TB, opts ...func(*redis.Options)) *redis.Client {
 	t.Helper()
-	o := &redis.Options{Addr: redisAddr(), MaxRetries: -1}
-	for _, f := range opts {
-		f(o)
-	}
-	c := redis.NewClient(o)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		msg := "redis at " + redisAddr() + " (GOVERN_REDIS_ADDR) is not reachable: " + err.Error()
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; start redis >= 7 or set GOVERN_REDIS_ADDR")
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return redistest.Client(t, append([]func(*redis.Options){func(o *redis.Options) { o.MaxRetries = -1 }}, opts...)...)
 }
 
 // testPrefix returns a key prefix unique to the test whose keys are deleted

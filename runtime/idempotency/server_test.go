@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
 )
@@ -564,7 +565,7 @@ func TestRedisUnreachable(t *testing.T) {
 
 func TestRedisLostMidRun(t *testing.T) {
 	redisClient := requireRedis(t)
-	proxy := startTCPProxy(t, redisAddr())
+	proxy := startTCPProxy(t, redistest.Addr())
 	client := redis.NewClient(&redis.Options{Addr: proxy.addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond})
 	t.Cleanup(func() { _ = client.Close() })
 	prefix := testPrefix(t, redisClient)

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,33 +13,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// redisClient returns a client of the test Redis, skipping the test when
-// none is reachable (failing under CI).
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := os.Getenv("GOVERN_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s (GOVERN_REDIS_ADDR) is not reachable under CI: %v", addr, err)
-		}
-		t.Skipf("Redis at %s (GOVERN_REDIS_ADDR) is not reachable, skipping: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
 
 func uniquePrefix(t *testing.T) string {
 	t.Helper()
@@ -90,7 +68,7 @@ func TestNoRateAdmitsAll(t *testing.T) {
 }
 
 func TestDistributedSharedAcrossReplicas(t *testing.T) {
-	client := redisClient(t)
+	client := redistest.Client(t)
 	prefix := uniquePrefix(t)
 	p := policy.RateLimit{RPS: 0.5, Burst: 4, Scope: policy.ScopeDistributed}
 	replicas := []*Limiter{
@@ -125,7 +103,7 @@ func TestDistributedSharedAcrossReplicas(t *testing.T) {
 }
 
 func TestDistributedRefills(t *testing.T) {
-	client := redisClient(t)
+	client := redistest.Client(t)
 	prefix := uniquePrefix(t)
 	l := New("/t.S/M", policy.RateLimit{RPS: 2, Burst: 1, Scope: policy.ScopeDistributed}, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second))
 	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
