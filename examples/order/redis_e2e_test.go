@@ -8,38 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
-)
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-// redisAddr returns the test Redis, skipping (or failing under CI) when it
-// is not reachable.
-func redisAddr(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("GOVERN_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s is not reachable and CI is set: %v", addr, err)
-		}
-		t.Skipf("Redis at %s is not reachable (set GOVERN_REDIS_ADDR): %v", addr, err)
-	}
-	_ = conn.Close()
-	return addr
-}
+	"github.com/govkit/govern/internal/redistest"
+)
 
 // cuttableProxy forwards TCP to a backend until cut, standing in for a
 // network partition between the service and Redis.
@@ -146,7 +127,7 @@ func startReplica(t *testing.T, redis string) (*app, string, string, healthgrpc.
 // the other replica is replayed, db_ping_ms measures Redis, and losing Redis
 // flips readiness on HTTP and gRPC.
 func TestRedisReplicas(t *testing.T) {
-	proxy := newCuttableProxy(t, redisAddr(t))
+	proxy := newCuttableProxy(t, redistest.RequireAddr(t))
 	replicaA, httpA, adminA, healthA := startReplica(t, proxy.lis.Addr().String())
 	replicaB, httpB, _, _ := startReplica(t, proxy.lis.Addr().String())
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
