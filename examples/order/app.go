@@ -76,7 +76,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	a.checks = health.New()
 	var store idempotency.Store
 	if cfg.RedisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+		// ContextTimeoutEnabled lets call deadlines and the idempotency claim
+		// timeout bound Redis reads, so a hanging Redis is a clear 503.
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, ContextTimeoutEnabled: true})
 		a.closers = append(a.closers, rdb.Close)
 		redisStore := idempotency.NewRedisStore(rdb, idempotency.WithKeyPrefix("govern:"+cfg.Service+":"))
 		store = redisStore

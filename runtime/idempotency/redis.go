@@ -13,6 +13,12 @@ import (
 // DefaultRedisPrefix starts every key a RedisStore writes.
 const DefaultRedisPrefix = "govern:idem:"
 
+// DefaultClaimTimeout bounds a claim's round trip to Redis. A claim decides
+// whether the handler may run, so a Redis that hangs must turn into a clear
+// IDEMPOTENCY_STORE_UNAVAILABLE while the caller still waits, not into the
+// caller's own DEADLINE_EXCEEDED after the client's retries and read timeouts.
+const DefaultClaimTimeout = 500 * time.Millisecond
+
 // finishScript replaces the caller's in-flight claim with the finished
 // record. ARGV[1] is the claim prefix (version, state, owner), ARGV[2] the
 // record, ARGV[3] the TTL in milliseconds.
@@ -47,8 +53,9 @@ return 0
 // expiry (PX) ends a crashed owner's lease and a result's TTL; nothing needs
 // cleaning up.
 type RedisStore struct {
-	client redis.UniversalClient
-	prefix string
+	client       redis.UniversalClient
+	prefix       string
+	claimTimeout time.Duration
 }
 
 // RedisOption configures a RedisStore.
@@ -60,10 +67,18 @@ func WithKeyPrefix(prefix string) RedisOption {
 	return func(s *RedisStore) { s.prefix = prefix }
 }
 
-// NewRedisStore returns a RedisStore over client. The client's timeouts
-// bound every store call.
+// WithClaimTimeout bounds each claim's round trip (default
+// DefaultClaimTimeout; 0 leaves only the client's own timeouts). Keep it
+// below the shortest method timeout so a hanging Redis is reported as
+// the store being unavailable.
+func WithClaimTimeout(d time.Duration) RedisOption {
+	return func(s *RedisStore) { s.claimTimeout = d }
+}
+
+// NewRedisStore returns a RedisStore over client. Claims are bounded by the
+// claim timeout; every store call is also bounded by the client's timeouts.
 func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
-	s := &RedisStore{client: client, prefix: DefaultRedisPrefix}
+	s := &RedisStore{client: client, prefix: DefaultRedisPrefix, claimTimeout: DefaultClaimTimeout}
 	for _, o := range opts {
 		o(s)
 	}
@@ -84,6 +99,11 @@ func (s *RedisStore) Claim(ctx context.Context, key Key, claim Record, lease tim
 	ms := lease.Milliseconds()
 	if ms < 1 {
 		ms = 1
+	}
+	if s.claimTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.claimTimeout)
+		defer cancel()
 	}
 	old, err := s.client.Do(ctx, "set", s.redisKey(key), value, "px", ms, "nx", "get").Text()
 	if errors.Is(err, redis.Nil) {

@@ -563,6 +563,48 @@ func TestRedisUnreachable(t *testing.T) {
 	wantRuns(t, svc, 0)
 }
 
+// TestRedisHangingIsStoreUnavailable: a Redis that accepts connections but
+// never answers must be reported as the store being unavailable while the
+// caller still waits (claim timeout), not as the caller's own deadline.
+func TestRedisHangingIsStoreUnavailable(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	stop := make(chan struct{})
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			held.Go(func() {
+				<-stop // read nothing, answer nothing
+				_ = c.Close()
+			})
+		}
+	}()
+	t.Cleanup(func() {
+		_ = lis.Close()
+		close(stop)
+		held.Wait()
+	})
+	// The client's own timeouts (3s read) outlast the caller's deadline: only
+	// the store's claim timeout can answer in time.
+	client := redis.NewClient(&redis.Options{Addr: lis.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+
+	svc := &orders{}
+	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithClaimTimeout(150*time.Millisecond)))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	ctx, cancel := context.WithTimeout(withKey("hang"), 2*time.Second)
+	defer cancel()
+	_, err = invoke(ctx, conn, methodCreate, mustStruct(t, map[string]any{"client_id": "c", "order_sn": "s"}))
+	wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+	wantRuns(t, svc, 0)
+}
+
 func TestRedisLostMidRun(t *testing.T) {
 	redisClient := requireRedis(t)
 	proxy := startTCPProxy(t, redistest.Addr())
