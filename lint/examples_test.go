@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/govkit/govern/lint"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // Listing the analyzers a driver runs.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestInvokedByGoVet(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func execute(t *testing.T, args ...string) (string, error) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"
 
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update; the golden files live in internal/govgen
 	"github.com/govkit/govern/internal/govgen/govgentest"
 )
 
@@ -212,11 +212,6 @@ func TestBinary(t *testing.T) {
 		}
 	}
 }
-
-// update is accepted so that `go test ./... -update` runs here too; the
-// golden files this test compares against are rewritten by
-// internal/govgen's -update.
-var _ = flag.Bool("update", false, "accepted for go test ./... -update; golden files live in internal/govgen")
 
 // TestEndToEndEditions covers what an old protoc cannot: editions files
 // (open and opaque Go APIs) compiled in process with protocompile, the

@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// update makes TestGeneratedCodeUpToDate rewrite gen/ (the example's golden
-// files) instead of comparing: `go test ./... -update`.
-var update = flag.Bool("update", false, "regenerate gen/ with gen.sh")
+	"github.com/govkit/govern/internal/golden"
+)
 
 // TestGeneratedCodeUpToDate regenerates gen/ into a temporary directory with
 // gen.sh (real protoc and the module's plugins) and compares: the committed
@@ -31,13 +28,13 @@ func TestGeneratedCodeUpToDate(t *testing.T) {
 	out := t.TempDir()
 	cmd := exec.Command("bash", "gen.sh")
 	cmd.Env = append(os.Environ(), "GEN_OUT="+out)
-	if *update {
+	if golden.Update() {
 		cmd.Env = os.Environ() // write gen/ itself
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gen.sh: %v\n%s", err, msg)
 	}
-	if *update {
+	if golden.Update() {
 		return
 	}
 	want := map[string][]byte{}

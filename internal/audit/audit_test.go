@@ -2,16 +2,15 @@ package audit
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/govkit/govern/internal/golden"
+)
 
 // fleet copies testdata/fleet into a temp module that requires govern
 // through a replace to this checkout, with govern's requirements and
@@ -74,8 +73,8 @@ func TestGolden(t *testing.T) {
 	if err := WriteJSON(&js, report); err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, "testdata/fleet.table.golden", table.String())
-	compareGolden(t, "testdata/fleet.json.golden", js.String())
+	golden.Check(t, "testdata/fleet.table.golden", table.Bytes())
+	golden.Check(t, "testdata/fleet.json.golden", js.Bytes())
 }
 
 func TestPatternsNarrowTheAudit(t *testing.T) {
@@ -117,22 +116,5 @@ func TestBrokenServiceIsReportedNotFatal(t *testing.T) {
 	}
 	if !orders.AdminWired || len(orders.Policies) != 1 {
 		t.Errorf("a broken neighbour must not hide the healthy service's audit: %+v", orders)
-	}
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

@@ -1,15 +1,13 @@
 package configcheck
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/govkit/govern/internal/golden"
+)
 
 // TestGolden checks every fixture in normal and strict mode against
 // testdata/<fixture>.golden.
@@ -29,25 +27,8 @@ func TestGolden(t *testing.T) {
 				}
 				fmt.Fprintf(&got, "== strict=%v failed=%v\n%s", strict, report.Failed(), report)
 			}
-			compareGolden(t, strings.TrimSuffix(fixture, ".yaml")+".golden", got.String())
+			golden.Check(t, strings.TrimSuffix(fixture, ".yaml")+".golden", []byte(got.String()))
 		})
-	}
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 

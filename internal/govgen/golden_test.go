@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/govkit/govern/internal/golden"
 )
 
 // goldenCases are the protos of testdata/protos and the files the plugin
@@ -36,7 +38,7 @@ func TestGolden(t *testing.T) {
 			var names []string
 			for _, f := range resp.File {
 				names = append(names, f.GetName())
-				checkGolden(t, filepath.Join(repoRoot, "testdata", "golden", f.GetName()), []byte(f.GetContent()))
+				golden.Check(t, filepath.Join(repoRoot, "testdata", "golden", f.GetName()), []byte(f.GetContent()))
 			}
 			if strings.Join(names, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("generated files %q, want %q", names, tc.want)

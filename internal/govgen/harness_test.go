@@ -1,8 +1,6 @@
 package govgen
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,8 +9,6 @@ import (
 
 	"github.com/govkit/govern/internal/govgen/govgentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // repoRoot is the module root, two levels above this package.
 const repoRoot = "../.."
@@ -47,25 +43,4 @@ func generate(t testing.TB, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGe
 		t.Fatal(err)
 	}
 	return resp
-}
-
-// checkGolden compares got with the golden file, rewriting it under -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./internal/govgen/ -update to create it): %v", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the generated output (run go test ./internal/govgen/ -update and review the diff):\n--- got ---\n%s", path, got)
-	}
 }

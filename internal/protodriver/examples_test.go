@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/govkit/govern/internal/protodriver"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // Compile resolves google/api and govern/v1 imports from the descriptors

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // recorder captures how Unreachable ends a test without ending this one.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/govkit/govern/internal/scaffold"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // A platform team overrides one template by its relative path; every other

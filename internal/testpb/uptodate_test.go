@@ -1,14 +1,13 @@
 package testpb_test
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "regenerate testv1 in place instead of comparing")
+	"github.com/govkit/govern/internal/golden"
+)
 
 // TestGeneratedCodeIsUpToDate regenerates testv1 with gen.sh (real protoc,
 // pinned plugins, this tree's protoc-gen-govern) and compares: a change to
@@ -24,7 +23,7 @@ func TestGeneratedCodeIsUpToDate(t *testing.T) {
 		t.Skip("builds four plugins; skipped with -short")
 	}
 	out := t.TempDir()
-	if *update {
+	if golden.Update() {
 		out = "."
 	}
 	cmd := exec.Command("bash", "gen.sh", out)

@@ -6,6 +6,8 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/govkit/govern/lint/defaultservemux"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // testPackages are the packages under testdata/src, with what each covers.

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/govkit/govern/lint/golangci"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // load builds the plugin the way golangci-lint does: by name, through the

@@ -7,6 +7,8 @@ import (
 	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/govkit/govern/lint/tickerleak"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestAnalyzer(t *testing.T) {

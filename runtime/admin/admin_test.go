@@ -16,6 +16,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/govkit/govern/runtime/health"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

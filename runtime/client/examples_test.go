@@ -14,6 +14,8 @@ import (
 	"github.com/govkit/govern/runtime/client"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/retry/retrytest"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // A read declared NO_SIDE_EFFECTS with a retry policy survives a server that

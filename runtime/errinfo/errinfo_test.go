@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestRoundTrip(t *testing.T) {

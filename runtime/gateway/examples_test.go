@@ -14,6 +14,8 @@ import (
 	"github.com/govkit/govern/runtime/admin"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/gateway"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

@@ -15,6 +15,8 @@ import (
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/tracing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // BenchTable is the policy of the chain benchmarks: one silver method with

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestParseKey(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/policy"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

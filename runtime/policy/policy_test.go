@@ -1,6 +1,10 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
+)
 
 func TestJoinKeyIsUnambiguous(t *testing.T) {
 	cases := [][2][]string{

@@ -9,6 +9,8 @@ import (
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/ratelimit"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

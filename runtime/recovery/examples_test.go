@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/recovery"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestBudget(t *testing.T) {

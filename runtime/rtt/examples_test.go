@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/govkit/govern/runtime/rtt"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func ExampleWindow() {

@@ -12,6 +12,8 @@ import (
 	"github.com/govkit/govern/runtime/admin"
 	"github.com/govkit/govern/runtime/health"
 	"github.com/govkit/govern/runtime/serve"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

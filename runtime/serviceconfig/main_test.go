@@ -1,14 +1,11 @@
 package serviceconfig
 
 import (
-	"flag"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// update is accepted so that `go test ./... -update` runs here too; this
-// package has no golden files.
-var _ = flag.Bool("update", false, "accepted for go test ./... -update; no golden files here")

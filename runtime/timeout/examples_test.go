@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/govkit/govern/runtime/timeout"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

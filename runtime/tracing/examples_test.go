@@ -10,6 +10,8 @@ import (
 
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/tracing"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func Example() {

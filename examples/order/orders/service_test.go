@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	orderv1 "github.com/govkit/govern/examples/order/gen/order/v1"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/govkit/govern/lint/internal/lintutil"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 const src = `package p

@@ -1,15 +1,14 @@
 package governv1_test
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "regenerate govern.pb.go in place instead of comparing")
+	"github.com/govkit/govern/internal/golden"
+)
 
 // TestGovernPbGoIsUpToDate regenerates govern.pb.go from govern.proto and
 // compares, ignoring the protoc version line of the header (CI may run
@@ -22,13 +21,13 @@ func TestGovernPbGoIsUpToDate(t *testing.T) {
 		t.Skip("protoc not found")
 	}
 	out := t.TempDir()
-	if *update {
+	if golden.Update() {
 		out = "." // gen.sh runs in proto/
 	}
 	if b, err := exec.Command("bash", "../../gen.sh", out).CombinedOutput(); err != nil {
 		t.Fatalf("gen.sh: %v\n%s", err, b)
 	}
-	if *update {
+	if golden.Update() {
 		return // regenerated in place (gen.sh writes relative to proto/)
 	}
 	got, err := os.ReadFile(filepath.Join(out, "govern", "v1", "govern.pb.go"))
