@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/govkit/govern/runtime/discovery"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 // A client in us-west-2 dials inventory by name; calls stay in us-west-2
