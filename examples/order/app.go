@@ -128,10 +128,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	reflection.Register(grpcServer)
 
 	// HTTP gateway: a loopback client of our own gRPC port, so HTTP calls
-	// run through exactly the same chain as gRPC calls.
+	// run through exactly the same chain as gRPC calls. GatewayDialOptions
+	// forwards the HTTP caller's Idempotency-Key or none, never a minted
+	// one: a POST without a key (or key fields) is 400, not a new order.
+	gwDial, err := gov.GatewayDialOptions()
+	if err != nil {
+		return nil, fmt.Errorf("gateway dial options: %w", err)
+	}
 	conn, err := grpc.NewClient(a.grpcLis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(orderv1.OrderServiceServiceConfig))
+		append(gwDial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, fmt.Errorf("dialling the gRPC port for the gateway: %w", err)
 	}

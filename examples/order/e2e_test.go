@@ -400,10 +400,18 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("missing required key is 400", func(t *testing.T) {
 		// No header, and no client_id / order_sn to derive the key from.
+		// The gateway forwards the caller's key or none (never a minted
+		// one), so every retry is refused and no order is created.
 		body := `{"sku":"BOOK-42","quantity":1,"amount_minor":1999,"currency":"EUR"}`
-		r := s.do(t, http.MethodPost, orders, "", body)
-		problem(t, r, http.StatusBadRequest, errinfo.IdempotencyKeyMissing)
-		contract.conforms(t, http.MethodPost, orders, post, r)
+		before := s.app.store.Len()
+		for range 3 {
+			r := s.do(t, http.MethodPost, orders, "", body)
+			problem(t, r, http.StatusBadRequest, errinfo.IdempotencyKeyMissing)
+			contract.conforms(t, http.MethodPost, orders, post, r)
+		}
+		if n := s.app.store.Len() - before; n != 0 {
+			t.Fatalf("POSTs without a key created %d orders", n)
+		}
 	})
 
 	t.Run("key derived from client_id and order_sn deduplicates header-less retries", func(t *testing.T) {

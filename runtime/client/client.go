@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -41,6 +42,9 @@ func DialOptions(table policy.Table, opts ...Option) ([]grpc.DialOption, error) 
 	table, err := applyOverrides(table, o.retries)
 	if err != nil {
 		return nil, err
+	}
+	if o.gateway {
+		table = withoutKeylessRetries(table)
 	}
 	for name, m := range table {
 		if m != nil && !m.Disabled && m.Retry != nil && !m.RetrySafe() {
@@ -80,7 +84,10 @@ func DialOptions(table policy.Table, opts ...Option) ([]grpc.DialOption, error) 
 		return nil, fmt.Errorf("client: %w", err)
 	}
 
-	unary := []grpc.UnaryClientInterceptor{idempotency.UnaryClientInterceptor(table)}
+	var unary []grpc.UnaryClientInterceptor
+	if !o.gateway {
+		unary = append(unary, idempotency.UnaryClientInterceptor(table))
+	}
 	var stream []grpc.StreamClientInterceptor
 	if metrics != nil {
 		unary = append(unary, metrics.unary)
@@ -134,6 +141,30 @@ func applyOverrides(table policy.Table, overrides []retryOverride) (policy.Table
 		out[ov.fullMethod] = &cp
 	}
 	return out, nil
+}
+
+// withoutKeylessRetries returns table without the retry policy of the
+// methods a gateway connection must not retry (see ForGateway): retry safe
+// only through an idempotency block whose key is not required. The caller's
+// table is never modified.
+func withoutKeylessRetries(table policy.Table) policy.Table {
+	var out policy.Table
+	for name, m := range table {
+		if m == nil || m.Retry == nil || m.IdempotencyLevel != policy.IdempotencyUnknown ||
+			m.Idempotency == nil || m.Idempotency.Required {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(table)
+		}
+		cp := *m
+		cp.Retry = nil
+		out[name] = &cp
+	}
+	if out == nil {
+		return table
+	}
+	return out
 }
 
 // withThrottling replaces the retryThrottling of a service config document.

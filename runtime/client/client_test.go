@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/errinfo"
@@ -520,5 +521,62 @@ func TestEmptyTableDialsPlainly(t *testing.T) {
 	cc := dial(t, srv.Addr, nil, WithAlpha(0), WithRetryBudget(20, 0.5))
 	if got, err := retrytest.Call(t.Context(), cc, retrytest.Get, "x"); err != nil || got != "ok" {
 		t.Fatalf("Call = %q, %v", got, err)
+	}
+}
+
+// TestForGatewayForwardsKeysAndNeverMints: a gateway connection sends the
+// caller's key unchanged on every attempt, sends none when the caller has
+// none, and does not retry a method that only a key it may not have makes
+// retry safe. A method whose key is required keeps its retries.
+func TestForGatewayForwardsKeysAndNeverMints(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]bool{} // per request: fail its first attempt
+			srv := start(t, func(_ context.Context, a retrytest.Attempt) (string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if !seen[a.Request] {
+					seen[a.Request] = true
+					return "", status.Error(codes.Unavailable, "flaky")
+				}
+				return "ok", nil
+			})
+			table := keyedTable(p.adaptive) // Create: key optional, retried
+			write := *table[retrytest.Create]
+			write.FullMethod = retrytest.Get // Get's wire method stands in for a required-key write
+			write.Idempotency = &policy.Idempotency{Required: true, TTL: time.Hour, Lease: 10 * time.Second}
+			table[retrytest.Get] = &write
+			cc := dial(t, srv.Addr, table, ForGateway())
+
+			if _, err := retrytest.Call(t.Context(), cc, retrytest.Create, "no-key"); status.Code(err) != codes.Unavailable {
+				t.Fatalf("keyless call = %v, want the first attempt's UNAVAILABLE (no retry)", err)
+			}
+			ctx := metadata.AppendToOutgoingContext(t.Context(), idempotency.MetadataKey, `"k1"`)
+			if _, err := retrytest.Call(ctx, cc, retrytest.Create, "optional-key"); status.Code(err) != codes.Unavailable {
+				t.Fatalf("keyed call to a method whose key is optional = %v, want UNAVAILABLE (no retry)", err)
+			}
+			if got, err := retrytest.Call(ctx, cc, retrytest.Get, "required-key"); err != nil || got != "ok" {
+				t.Fatalf("required-key call = %q, %v; want a retried success", got, err)
+			}
+			attempts := map[string]int{}
+			for _, a := range srv.Log() {
+				attempts[a.Request]++
+				k := a.Metadata.Get(idempotency.MetadataKey)
+				if a.Request == "no-key" {
+					if len(k) != 0 {
+						t.Errorf("the gateway connection minted key %q", k)
+					}
+				} else if len(k) != 1 || k[0] != `"k1"` {
+					t.Errorf("attempt %d of %s carried %q, want the caller's key", a.N, a.Request, k)
+				}
+			}
+			want := map[string]int{"no-key": 1, "optional-key": 1, "required-key": 2}
+			for req, n := range want {
+				if attempts[req] != n {
+					t.Errorf("%s: %d attempts, want %d", req, attempts[req], n)
+				}
+			}
+		})
 	}
 }

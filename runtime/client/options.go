@@ -21,6 +21,7 @@ type options struct {
 	rttWindow  time.Duration
 	retries    []retryOverride
 	breakers   bool
+	gateway    bool
 }
 
 type retryOverride struct {
@@ -71,4 +72,22 @@ func WithRTTWindow(d time.Duration) Option {
 // service mesh already breaks circuits for this target.
 func WithoutBreakers() Option {
 	return func(o *options) { o.breakers = false }
+}
+
+// ForGateway makes the options those of an HTTP gateway's connection, which
+// forwards calls on behalf of HTTP callers:
+//
+//   - no idempotency key is ever minted: a call carries the key its HTTP
+//     caller sent (Idempotency-Key, or the key fields of the body) or none,
+//     so a required key missing over HTTP is always 400
+//     IDEMPOTENCY_KEY_MISSING. Minting one here, as ordinary clients do,
+//     would pass the server's check and run every retried POST again;
+//   - a method that is retry safe only through an idempotency key that is
+//     not required is not retried: a call without a key has nothing that
+//     deduplicates it. Methods declared IDEMPOTENT or NO_SIDE_EFFECTS and
+//     methods whose key is required keep their retry policy.
+//
+// governance.Governor.GatewayDialOptions applies it.
+func ForGateway() Option {
+	return func(o *options) { o.gateway = true }
 }

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"net/http"
+
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/govkit/govern/runtime/internal/callorigin"
 )
 
 // Option configures NewServeMux.
@@ -68,6 +72,7 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 		opt(&cfg)
 	}
 	muxOpts := []runtime.ServeMuxOption{
+		runtime.WithMiddlewares(markForwarded),
 		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.headerMatcher)),
 		runtime.WithErrorHandler(errorHandler(cfg.errorHandler)),
 	}
@@ -81,4 +86,16 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 	}
 	muxOpts = append(muxOpts, cfg.muxOptions...)
 	return runtime.NewServeMux(muxOpts...)
+}
+
+// markForwarded marks the request context of every mounted handler as a
+// call the gateway forwards. The generated handlers call the backend with
+// that context, so runtime/idempotency's client interceptor sees the mark
+// and never mints a key the HTTP caller did not send: with a key minted on
+// the gateway's connection, a POST without Idempotency-Key would pass a
+// required-key check and run once per retry.
+func markForwarded(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		next(w, r.WithContext(callorigin.WithGateway(r.Context())), pathParams)
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/internal/callorigin"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -478,5 +479,25 @@ func TestMetricsPreferDeclaredTemplate(t *testing.T) {
 	}
 	if !routes["/v1/things/{id} (declared)"] || !routes["/v1/raw/{id}"] || len(routes) != 2 {
 		t.Fatalf("routes = %v", routes)
+	}
+}
+
+// TestMarksForwardedCalls: every handler on a gateway mux, with or without
+// metrics, runs with a context that runtime/idempotency's client
+// interceptor recognises as forwarded, so it never mints a key.
+func TestMarksForwardedCalls(t *testing.T) {
+	for name, mux := range map[string]*runtime.ServeMux{
+		"plain":   NewServeMux(),
+		"metered": NewServeMux(WithRegisterer(prometheus.NewRegistry())),
+	} {
+		var marked bool
+		handle(t, mux, "POST", "/v1/orders", "/o.S/Create", func(ctx context.Context) error {
+			marked = callorigin.FromGateway(ctx)
+			return nil
+		})
+		do(t, mux, "POST", "/v1/orders", nil)
+		if !marked {
+			t.Errorf("%s mux: the backend call is not marked as forwarded by the gateway", name)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/govkit/govern/runtime/internal/callorigin"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -26,7 +27,11 @@ import (
 //     double-submitting a form, should send its own stable key);
 //   - the method derives its key from key_fields and the request carries
 //     them: the server derives the same key on every attempt, and a random
-//     key would hide double submissions of the same business operation.
+//     key would hide double submissions of the same business operation;
+//   - the call is forwarded by the HTTP gateway (runtime/gateway marks its
+//     context): it carries its HTTP caller's key or none, because a key
+//     minted here would satisfy a required key for a caller that sent
+//     nothing, and every retried POST would run again.
 func UnaryClientInterceptor(table policy.Table) grpc.UnaryClientInterceptor {
 	keyed := make(map[string]*policy.Idempotency)
 	for name, m := range table {
@@ -40,6 +45,9 @@ func UnaryClientInterceptor(table policy.Table) grpc.UnaryClientInterceptor {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
 		if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(MetadataKey)) > 0 {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		if callorigin.FromGateway(ctx) {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
 		if idem.Key != nil {
