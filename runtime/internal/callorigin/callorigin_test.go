@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/metadata"
+
+	_ "github.com/govkit/govern/internal/golden" // accepts go test ./... -update
 )
 
 func TestMarkSurvivesDerivedContexts(t *testing.T) {
