@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -106,16 +105,16 @@ func TestCallsStayLocalFailOverAndComeBack(t *testing.T) {
 		t.Fatalf("with the local region healthy, calls went to %v; want only the near endpoints", got)
 	}
 
-	failoversBefore := testutil.ToFloat64(metricVec(t, metrics, "govern_discovery_failovers_total", "us-west-2"))
+	failoversBefore := discoverytest.MetricSum(t, metrics, "govern_discovery_failovers_total", map[string]string{"region": "us-west-2"})
 	near1.SetServing(false)
 	near2.SetServing(false)
 	eventually(t, "calls fail over to the far region", func() bool {
 		return onlyFrom(servedBy(t, ctx, conn, 10), far.Addr)
 	})
-	if n := testutil.ToFloat64(metricVec(t, metrics, "govern_discovery_failovers_total", "us-west-2")) - failoversBefore; n != 1 {
+	if n := discoverytest.MetricSum(t, metrics, "govern_discovery_failovers_total", map[string]string{"region": "us-west-2"}) - failoversBefore; n != 1 {
 		t.Errorf("govern_discovery_failovers_total grew by %v during the brownout, want 1", n)
 	}
-	if n := gaugeValue(t, metrics, "govern_discovery_endpoints", map[string]string{"region": "us-west-2", "state": "unhealthy"}); n != 2 {
+	if n := discoverytest.MetricSum(t, metrics, "govern_discovery_endpoints", map[string]string{"region": "us-west-2", "state": "unhealthy"}); n != 2 {
 		t.Errorf("govern_discovery_endpoints{region=us-west-2,state=unhealthy} = %v, want 2", n)
 	}
 
@@ -155,17 +154,17 @@ func TestRegistryOutageKeepsLastKnownEndpoints(t *testing.T) {
 
 	reg.SetError(errors.New("registry unreachable"))
 	eventually(t, "the resolver reports the registry errors", func() bool {
-		return testutil.ToFloat64(metricVec(t, metrics, "govern_discovery_registry_errors_total")) >= 3
+		return discoverytest.MetricSum(t, metrics, "govern_discovery_registry_errors_total", nil) >= 3
 	})
 	if got := servedBy(t, ctx, conn, 20); !onlyFrom(got, s.Addr) {
 		t.Fatalf("during a registry outage calls got %v; want every call served by the last known endpoint", got)
 	}
-	if v := testutil.ToFloat64(metricVec(t, metrics, "govern_discovery_stale")); v != 1 {
+	if v := discoverytest.MetricSum(t, metrics, "govern_discovery_stale", nil); v != 1 {
 		t.Errorf("govern_discovery_stale = %v during the outage, want 1", v)
 	}
 	reg.SetError(nil)
 	eventually(t, "the stale gauge clears", func() bool {
-		return testutil.ToFloat64(metricVec(t, metrics, "govern_discovery_stale")) == 0
+		return discoverytest.MetricSum(t, metrics, "govern_discovery_stale", nil) == 0
 	})
 }
 
@@ -274,64 +273,3 @@ func TestAddressCarriesRegionAndColour(t *testing.T) {
 	}
 }
 
-func metricVec(t *testing.T, reg *prometheus.Registry, name string, labelValues ...string) prometheus.Collector {
-	t.Helper()
-	return collectorFunc(func(ch chan<- prometheus.Metric) {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sum float64
-		for _, mf := range mfs {
-			if mf.GetName() != name {
-				continue
-			}
-		metric:
-			for _, m := range mf.GetMetric() {
-				for _, want := range labelValues {
-					found := false
-					for _, lp := range m.GetLabel() {
-						found = found || lp.GetValue() == want
-					}
-					if !found {
-						continue metric
-					}
-				}
-				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, "sum", nil, nil), prometheus.GaugeValue, sum)
-	})
-}
-
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			for k, v := range labels {
-				found := false
-				for _, lp := range m.GetLabel() {
-					found = found || (lp.GetName() == k && lp.GetValue() == v)
-				}
-				if !found {
-					continue metric
-				}
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
-type collectorFunc func(chan<- prometheus.Metric)
-
-func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
