@@ -272,4 +272,3 @@ func TestAddressCarriesRegionAndColour(t *testing.T) {
 		t.Fatalf("EndpointFromAddress(Address(%+v)) = %+v, %v", ep, got, ok)
 	}
 }
-

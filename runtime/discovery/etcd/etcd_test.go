@@ -297,4 +297,3 @@ func TestBadConfigNamesTheFix(t *testing.T) {
 		t.Error("Register accepted an address without a port")
 	}
 }
-
