@@ -414,6 +414,30 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("every gateway error is problem+json", func(t *testing.T) {
+		before := s.app.store.Len()
+		for _, tc := range []struct {
+			name, method, url, body string
+			status                  int
+			grpcCode                string
+		}{
+			{"malformed JSON", http.MethodPost, orders, `{"client_id":"shop-1",`, 400, "INVALID_ARGUMENT"},
+			{"wrong JSON type", http.MethodPost, orders, `{"client_id":"shop-1","order_sn":"SN-x","quantity":"many"}`, 400, "INVALID_ARGUMENT"},
+			{"unknown route", http.MethodGet, s.httpURL + "/v1/nothing", "", 404, "NOT_FOUND"},
+			{"wrong method", http.MethodPut, orders, `{}`, 405, "UNIMPLEMENTED"},
+			{"unknown order", http.MethodGet, orders + "/ord_missing", "", 404, "NOT_FOUND"},
+		} {
+			r := s.do(t, tc.method, tc.url, `"k-`+tc.name+`"`, tc.body)
+			p := problem(t, r, tc.status, "")
+			if p.Type != "about:blank" || p.Title != http.StatusText(tc.status) || p.GRPCCode != tc.grpcCode || p.Detail == "" {
+				t.Errorf("%s: problem %+v, want about:blank %q %s with a detail", tc.name, p, http.StatusText(tc.status), tc.grpcCode)
+			}
+		}
+		if s.app.store.Len() != before {
+			t.Fatal("a rejected request created an order")
+		}
+	})
+
 	t.Run("key derived from client_id and order_sn deduplicates header-less retries", func(t *testing.T) {
 		before := s.app.store.Len()
 		a := s.do(t, http.MethodPost, orders, "", orderBody("shop-9", "SN-9", 1))

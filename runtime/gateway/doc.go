@@ -15,7 +15,10 @@
 //     IDEMPOTENCY_KEY_INVALID 400, IDEMPOTENCY_IN_FLIGHT 409,
 //     IDEMPOTENCY_KEY_REUSED 422, RATE_LIMITED 429, CIRCUIT_OPEN and
 //     IDEMPOTENCY_STORE_UNAVAILABLE 503, with Retry-After from the status'
-//     RetryInfo. Every other error keeps grpc-gateway's standard mapping;
+//     RetryInfo. Every other error — a backend status, a body that is not
+//     valid JSON, a path no route takes (404), a method a path does not take
+//     (405) — is problem+json too, with type about:blank and the status of
+//     grpc-gateway's code mapping, so clients parse one error format;
 //   - records http_request_duration_seconds{route,method,code} on the
 //     prometheus.Registerer passed with WithRegisterer, where route is the
 //     matched path TEMPLATE ("/v1/orders/{id}"), never the request path: a

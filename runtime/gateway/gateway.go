@@ -40,8 +40,10 @@ func WithHeaderMatcher(fn runtime.HeaderMatcherFunc) Option {
 	return func(c *config) { c.headerMatcher = fn }
 }
 
-// WithErrorHandler answers errors that are not govern rejections (default
-// runtime.DefaultHTTPErrorHandler, the standard gRPC-code mapping).
+// WithErrorHandler answers errors that are not govern rejections. By
+// default they are problem+json too (type about:blank, the status of
+// grpc-gateway's gRPC-code mapping), so a client parses one error format;
+// pass runtime.DefaultHTTPErrorHandler for grpc-gateway's own JSON.
 func WithErrorHandler(fn runtime.ErrorHandlerFunc) Option {
 	return func(c *config) { c.errorHandler = fn }
 }
@@ -66,7 +68,6 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 	cfg := config{
 		buckets:       prometheus.DefBuckets,
 		headerMatcher: runtime.DefaultHeaderMatcher,
-		errorHandler:  runtime.DefaultHTTPErrorHandler,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -75,13 +76,14 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 		runtime.WithMiddlewares(markForwarded),
 		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.headerMatcher)),
 		runtime.WithErrorHandler(errorHandler(cfg.errorHandler)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	}
 	if cfg.registerer != nil {
 		m := newHTTPMetrics(cfg.registerer, cfg.buckets)
 		muxOpts = append(muxOpts,
 			runtime.WithMiddlewares(m.middleware),
 			runtime.WithMetadata(captureTemplate),
-			runtime.WithRoutingErrorHandler(m.routingErrorHandler(runtime.DefaultRoutingErrorHandler)),
+			runtime.WithRoutingErrorHandler(m.routingErrorHandler(routingErrorHandler)),
 		)
 	}
 	muxOpts = append(muxOpts, cfg.muxOptions...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -187,31 +188,59 @@ func TestProblemDetailsForEveryReason(t *testing.T) {
 	}
 }
 
-func TestOtherErrorsKeepStandardMapping(t *testing.T) {
+// TestOtherErrorsAreProblemsToo: an error that is not a govern rejection
+// keeps grpc-gateway's status mapping but is answered in the same format,
+// application/problem+json with type about:blank, so a client parses one
+// error format.
+func TestOtherErrorsAreProblemsToo(t *testing.T) {
 	tests := []struct {
 		name       string
 		err        error
 		wantStatus int
+		wantCode   string
+		wantReason string
 	}{
-		{name: "not found", err: status.Error(codes.NotFound, "no such order"), wantStatus: 404},
-		{name: "plain failed precondition", err: status.Error(codes.FailedPrecondition, "order closed"), wantStatus: 400},
-		{name: "plain resource exhausted", err: status.Error(codes.ResourceExhausted, "quota"), wantStatus: 429},
-		{name: "unknown govern reason", err: errinfo.Error(codes.FailedPrecondition, "SOMETHING_NEW", "x", 0, nil), wantStatus: 400},
-		{name: "non-status error", err: errors.New("boom"), wantStatus: 500},
+		{name: "not found", err: status.Error(codes.NotFound, "no such order"), wantStatus: 404, wantCode: "NOT_FOUND"},
+		{name: "plain failed precondition", err: status.Error(codes.FailedPrecondition, "order closed"), wantStatus: 400, wantCode: "FAILED_PRECONDITION"},
+		{name: "plain resource exhausted", err: status.Error(codes.ResourceExhausted, "quota"), wantStatus: 429, wantCode: "RESOURCE_EXHAUSTED"},
+		{name: "unknown govern reason", err: errinfo.Error(codes.FailedPrecondition, "SOMETHING_NEW", "x", 0, nil), wantStatus: 400, wantCode: "FAILED_PRECONDITION", wantReason: "SOMETHING_NEW"},
+		{name: "non-status error", err: errors.New("boom"), wantStatus: 500, wantCode: "UNKNOWN"},
+		{name: "custom HTTP status", err: &runtime.HTTPStatusError{HTTPStatus: 418, Err: status.Error(codes.Internal, "teapot")}, wantStatus: 418, wantCode: "INTERNAL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mux := NewServeMux()
 			handle(t, mux, "GET", "/v1/orders/{id}", "/order.v1.OrderService/GetOrder", func(context.Context) error { return tt.err })
-			resp := do(t, mux, "GET", "/v1/orders/1", nil)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			p := readProblem(t, do(t, mux, "GET", "/v1/orders/1", nil), tt.wantStatus)
+			want := Problem{Type: "about:blank", Title: http.StatusText(tt.wantStatus), Status: tt.wantStatus,
+				Detail: status.Convert(tt.err).Message(), GRPCCode: tt.wantCode, Reason: tt.wantReason, Route: "/v1/orders/{id}"}
+			if he, ok := tt.err.(*runtime.HTTPStatusError); ok {
+				want.Detail = status.Convert(he.Err).Message()
 			}
-			if ct := resp.Header.Get("Content-Type"); ct == ProblemContentType {
-				t.Fatalf("non-govern error answered with %s", ct)
+			p.Metadata = nil
+			if fmt.Sprint(p) != fmt.Sprint(want) {
+				t.Fatalf("problem = %+v\nwant      %+v", p, want)
 			}
 		})
 	}
+}
+
+// readProblem checks that resp is a problem+json answer with status want
+// and returns its body.
+func readProblem(t *testing.T, resp *http.Response, want int) Problem {
+	t.Helper()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want || resp.Header.Get("Content-Type") != ProblemContentType {
+		t.Fatalf("answer = %d %s %s, want %d %s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want, ProblemContentType)
+	}
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if p.Status != want {
+		t.Fatalf("problem status %d, HTTP status %d", p.Status, want)
+	}
+	return p
 }
 
 func TestCustomErrorHandlerForOtherErrors(t *testing.T) {

@@ -54,15 +54,19 @@ func HTTPStatus(reason string) (int, bool) {
 	return p.status, ok
 }
 
-// Problem is the RFC 9457 body of a govern rejection. Members beyond the
-// standard five are extensions, which the RFC allows.
+// Problem is the RFC 9457 body of every error the gateway answers. Members
+// beyond the standard five are extensions, which the RFC allows.
 type Problem struct {
+	// Type is ProblemTypeBase plus the reason for a govern rejection, and
+	// "about:blank" for any other error (RFC 9457 section 4.2.1: the
+	// problem is what the HTTP status says).
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
-	// Reason is the stable ErrorInfo reason, the field clients switch on.
-	Reason string `json:"reason"`
+	// Reason is the stable ErrorInfo reason, the field clients switch on;
+	// empty when the error carries no ErrorInfo.
+	Reason string `json:"reason,omitempty"`
 	// GRPCCode is the canonical name of the gRPC status code behind the
 	// answer ("RESOURCE_EXHAUSTED").
 	GRPCCode string `json:"grpc_code"`
@@ -74,10 +78,17 @@ type Problem struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-// errorHandler answers govern rejections with problem+json and hands every
-// other error to fallback (grpc-gateway's DefaultHTTPErrorHandler unless
-// WithErrorHandler).
-func errorHandler(fallback runtime.ErrorHandlerFunc) runtime.ErrorHandlerFunc {
+// blankProblemType is RFC 9457's type of a problem that has no semantics
+// beyond its HTTP status.
+const blankProblemType = "about:blank"
+
+// errorHandler answers every error with problem+json: govern rejections
+// with the status and type of the contract table, every other error (a
+// backend status, a body that is not valid JSON, an unknown route) with
+// grpc-gateway's code-to-status mapping and type about:blank. custom, when
+// set by WithErrorHandler, answers the errors that are not govern
+// rejections instead.
+func errorHandler(custom runtime.ErrorHandlerFunc) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		cause := err
 		var httpErr *runtime.HTTPStatusError
@@ -85,51 +96,76 @@ func errorHandler(fallback runtime.ErrorHandlerFunc) runtime.ErrorHandlerFunc {
 			cause = httpErr.Err
 		}
 		info := errinfo.Info(cause)
-		if info == nil {
-			fallback(ctx, mux, m, w, r, err)
-			return
-		}
-		kind, ok := problems[info.GetReason()]
-		if !ok {
-			fallback(ctx, mux, m, w, r, err)
+		kind, govern := problems[info.GetReason()]
+		if !govern && custom != nil {
+			custom(ctx, mux, m, w, r, err)
 			return
 		}
 		st := status.Convert(cause)
 		p := Problem{
-			Type:     ProblemTypeBase + strings.ToLower(strings.ReplaceAll(info.GetReason(), "_", "-")),
-			Title:    kind.title,
-			Status:   kind.status,
 			Detail:   st.Message(),
 			Reason:   info.GetReason(),
 			GRPCCode: grpcCodeName(st.Code()),
 			Metadata: info.GetMetadata(),
+		}
+		if govern {
+			p.Type = ProblemTypeBase + strings.ToLower(strings.ReplaceAll(info.GetReason(), "_", "-"))
+			p.Title, p.Status = kind.title, kind.status
+		} else {
+			p.Status = runtime.HTTPStatusFromCode(st.Code())
+			if httpErr != nil {
+				p.Status = httpErr.HTTPStatus
+			}
+			p.Type, p.Title = blankProblemType, http.StatusText(p.Status)
 		}
 		if route, ok := routeTemplate(ctx, nil); ok {
 			p.Route = route
 		} else if route, ok := routeTemplate(r.Context(), nil); ok {
 			p.Route = route
 		}
+		h := w.Header()
 		retryAfter := errinfo.RetryAfter(cause)
 		if retryAfter <= 0 {
 			retryAfter = kind.retryAfterDefault
 		}
-		h := w.Header()
 		if retryAfter > 0 {
 			p.RetryAfterSec = retryAfterSeconds(retryAfter)
 			h.Set("Retry-After", strconv.FormatInt(p.RetryAfterSec, 10))
 		}
+		if st.Code() == codes.Unauthenticated {
+			h.Set("WWW-Authenticate", st.Message()) // as grpc-gateway's own handler does
+		}
 		body, merr := json.Marshal(p)
 		if merr != nil { // unreachable: Problem holds only strings and ints
-			fallback(ctx, mux, m, w, r, err)
+			http.Error(w, p.Title, p.Status)
 			return
 		}
 		h.Del("Trailer")
 		h.Del("Transfer-Encoding")
 		h.Set("Content-Type", ProblemContentType)
 		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(kind.status)
+		w.WriteHeader(p.Status)
 		_, _ = w.Write(body)
 	}
+}
+
+// routingErrorHandler answers the requests no route takes with
+// problem+json through the mux's error handler: 404 for an unknown path,
+// 405 for a known path with another method (grpc-gateway's default turns
+// that into UNIMPLEMENTED, which maps to 501), 400 for a path it cannot
+// parse.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	code := codes.Internal
+	switch httpStatus {
+	case http.StatusBadRequest:
+		code = codes.InvalidArgument
+	case http.StatusNotFound:
+		code = codes.NotFound
+	case http.StatusMethodNotAllowed:
+		code = codes.Unimplemented
+	}
+	err := &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: status.Errorf(code, "%s %s: %s", r.Method, r.URL.Path, http.StatusText(httpStatus))}
+	errorHandler(nil)(ctx, mux, m, w, r, err)
 }
 
 // retryAfterSeconds rounds up: Retry-After has whole seconds, and telling a
