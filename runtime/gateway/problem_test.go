@@ -57,4 +57,3 @@ type unreachableOrders struct{ testv1.OrderServiceClient }
 func (unreachableOrders) CreateOrder(context.Context, *testv1.CreateOrderRequest, ...grpc.CallOption) (*testv1.Order, error) {
 	return nil, status.Error(codes.Internal, "the backend was called for a request the gateway must reject")
 }
-
