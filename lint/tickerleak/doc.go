@@ -10,9 +10,15 @@
 // seed service leaked one such goroutine per request. The analyzer reports
 // three things.
 //
-// Unstopped tickers and timers. The result of time.NewTicker or
-// time.NewTimer, held in a local variable that does not escape the
-// function, must be stopped on every path to a return. The check is
+// Unstopped tickers and timers, where they leak. Before Go 1.23 a ticker
+// or timer that is never stopped is never collected; from Go 1.23 on the
+// runtime collects it once nothing refers to it, stopped or not, so this
+// check, like the time.Tick check below, applies only where the file's Go
+// version is below 1.23 or GODEBUG asynctimerchan=1 restores the old
+// timers (see "Go version" below); the message names which. There, the
+// result of time.NewTicker or time.NewTimer, held in a local variable that
+// does not escape the function, must be stopped on every path to a
+// return. The check is
 // control-flow aware in the manner of x/tools' lostcancel: it searches the
 // function's control-flow graph for a path from the call to a return that
 // passes neither t.Stop() (a defer t.Stop() covers every later path) nor,
@@ -26,7 +32,10 @@
 // statement list outside any loop, the diagnostic carries the suggested
 // fix "defer t.Stop()" on the next line.
 //
-// Endless ticker loops in goroutines. A for loop without a condition, or
+// Endless ticker loops in goroutines, at every Go version: a goroutine
+// that loops on a ticker keeps both alive, which no collector can undo
+// (the field guide's leak: a ticker in a struct, consumed by a goroutine
+// that never exits). A for loop without a condition, or
 // a range over a ticker channel, that receives from a ticker or timer
 // channel (t.C, time.Tick(d), or a variable holding either) and has no
 // exit (no return, no break or goto out of the loop, no call that never
@@ -41,14 +50,17 @@
 //
 // time.Tick in a function that returns. Before Go 1.23 the ticker behind
 // time.Tick is never stopped nor garbage collected, so calling it in a
-// function that returns leaks one ticker per call. The check applies only
-// where the file's Go version (types.Info.FileVersions, else
+// function that returns leaks one ticker per call.
+//
+// Go version. The first and third checks apply only where the file's Go
+// version (types.Info.FileVersions, else
 // types.Package.GoVersion, which come from the go directive of go.mod)
 // is below 1.23, or where GODEBUG asynctimerchan=1 restores the old timer
 // implementation through a //go:debug directive in the package or a
 // godebug line or block in go.mod (an explicit asynctimerchan=0 turns the
-// check off). From Go 1.23 on, unreferenced tickers are collected and only
-// the goroutine form above is reported. Calls in _test.go files, in
-// main.main and init, at package level and in functions that never return
-// are exempt.
+// check off). An unknown version (no go.mod) counts as the current
+// toolchain's. From Go 1.23 on, unreferenced tickers and timers are
+// collected and only the goroutine form above is reported. time.Tick calls
+// in _test.go files, in main.main and init, at package level and in
+// functions that never return are exempt.
 package tickerleak

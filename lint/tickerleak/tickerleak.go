@@ -78,10 +78,10 @@ func run(pass *analysis.Pass) (any, error) {
 		switch n := n.(type) {
 		case *ast.FuncDecl:
 			if n.Body != nil && !c.isMainMain(n) {
-				c.checkUnstopped(n, n.Type, n.Body)
+				c.checkUnstopped(stack[0].(*ast.File), n, n.Type, n.Body)
 			}
 		case *ast.FuncLit:
-			c.checkUnstopped(n, n.Type, n.Body)
+			c.checkUnstopped(stack[0].(*ast.File), n, n.Type, n.Body)
 		case *ast.GoStmt:
 			if !c.inMainLike(stack) {
 				c.checkGoroutine(n)
@@ -163,7 +163,11 @@ type candidate struct {
 	defIdent *ast.Ident
 }
 
-func (c *checker) checkUnstopped(fn ast.Node, ftype *ast.FuncType, body *ast.BlockStmt) {
+func (c *checker) checkUnstopped(file *ast.File, fn ast.Node, ftype *ast.FuncType, body *ast.BlockStmt) {
+	leaks, why := c.tickRule().leaks(c.pass, file)
+	if !leaks {
+		return // Go 1.23+: an unreferenced ticker or timer is collected unstopped
+	}
 	info := c.pass.TypesInfo
 	funcScope := info.Scopes[ftype]
 	if funcScope == nil {
@@ -199,10 +203,10 @@ func (c *checker) checkUnstopped(fn ast.Node, ftype *ast.FuncType, body *ast.Blo
 		}
 		switch parent := stack[len(stack)-1].(type) {
 		case *ast.ExprStmt:
-			c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped; keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, ctor)
+			c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped (%s: unreferenced %ss are never collected); keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, why, kind, ctor)
 		case *ast.SelectorExpr:
 			if kind == "ticker" && parent.Sel.Name == "C" {
-				c.pass.ReportRangef(call, "time.%s(d).C drops the ticker, which can never be stopped; keep it and stop it: t := time.%s(d); defer t.Stop()", ctor, ctor)
+				c.pass.ReportRangef(call, "time.%s(d).C drops the ticker, which can never be stopped (%s: unreferenced tickers are never collected); keep it and stop it: t := time.%s(d); defer t.Stop()", ctor, why, ctor)
 			}
 		case *ast.AssignStmt:
 			if len(parent.Lhs) != len(parent.Rhs) {
@@ -217,7 +221,7 @@ func (c *checker) checkUnstopped(fn ast.Node, ftype *ast.FuncType, body *ast.Blo
 					return true // stored in a field, map or slice: escapes
 				}
 				if id.Name == "_" {
-					c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped; keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, ctor)
+					c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped (%s: unreferenced %ss are never collected); keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, why, kind, ctor)
 					return true
 				}
 				if v := localVar(info, id, funcScope, results); v != nil {
@@ -232,7 +236,7 @@ func (c *checker) checkUnstopped(fn ast.Node, ftype *ast.FuncType, body *ast.Blo
 				}
 				id := parent.Names[i]
 				if id.Name == "_" {
-					c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped; keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, ctor)
+					c.pass.ReportRangef(call, "the %s returned by time.%s is discarded and can never be stopped (%s: unreferenced %ss are never collected); keep it and stop it: t := time.%s(d); defer t.Stop()", kind, ctor, why, kind, ctor)
 					continue
 				}
 				if v := localVar(info, id, funcScope, results); v != nil && len(stack) >= 4 {
@@ -260,7 +264,7 @@ func (c *checker) checkUnstopped(fn ast.Node, ftype *ast.FuncType, body *ast.Blo
 		if ret == nil {
 			continue
 		}
-		c.reportUnstopped(cand, ret, body)
+		c.reportUnstopped(cand, ret, body, why)
 	}
 }
 
@@ -525,7 +529,7 @@ func (c *checker) neverReturns(body *ast.BlockStmt) bool {
 	return true
 }
 
-func (c *checker) reportUnstopped(cand candidate, ret *ast.ReturnStmt, body *ast.BlockStmt) {
+func (c *checker) reportUnstopped(cand candidate, ret *ast.ReturnStmt, body *ast.BlockStmt, why string) {
 	name := cand.v.Name()
 	line := c.pass.Fset.Position(ret.Pos()).Line
 	where := fmt.Sprintf("the return on line %d", line)
@@ -535,8 +539,8 @@ func (c *checker) reportUnstopped(cand candidate, ret *ast.ReturnStmt, body *ast
 	diag := analysis.Diagnostic{
 		Pos: cand.stmt.Pos(),
 		End: cand.stmt.End(),
-		Message: fmt.Sprintf("%s from time.%s is not stopped on every path: %s is reached without %s.Stop(); add defer %s.Stop()",
-			name, cand.ctor, where, name, name),
+		Message: fmt.Sprintf("%s from time.%s is not stopped on every path: %s is reached without %s.Stop() (%s: unreferenced %ss are never collected); add defer %s.Stop()",
+			name, cand.ctor, where, name, why, cand.kind, name),
 	}
 	if edit, ok := c.deferStopEdit(cand); ok {
 		diag.SuggestedFixes = []analysis.SuggestedFix{{

@@ -1,4 +1,5 @@
-// Package poll calls time.Tick in a function that returns.
+// Package poll calls time.Tick in a function that returns and leaves a
+// ticker unstopped.
 package poll
 
 import "time"
@@ -9,4 +10,9 @@ func WaitReady(ready func() bool) {
 			return
 		}
 	}
+}
+
+func WaitOnce() {
+	t := time.NewTicker(time.Millisecond)
+	<-t.C
 }

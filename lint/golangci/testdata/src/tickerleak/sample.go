@@ -1,4 +1,7 @@
-// Package tickerleak has a finding of the analyzer of the same name.
+//go:build go1.22
+
+// Package tickerleak has a finding of the analyzer of the same name (the
+// build constraint makes the file Go 1.22, where an unstopped ticker leaks).
 package tickerleak
 
 import "time"

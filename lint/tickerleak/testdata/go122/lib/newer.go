@@ -13,3 +13,9 @@ func waitNewer() {
 		}
 	}
 }
+
+// Nor is an unstopped ticker reported here.
+func waitOnceNewer() {
+	t := time.NewTicker(time.Second)
+	<-t.C
+}

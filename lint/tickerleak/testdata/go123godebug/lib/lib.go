@@ -31,3 +31,8 @@ func Start() {
 }
 
 var global = time.Tick(time.Hour) // package level: lives as long as the process
+
+func waitOnce() {
+	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: .* \(go.mod godebug asynctimerchan=1: unreferenced tickers are never collected\)`
+	<-t.C
+}

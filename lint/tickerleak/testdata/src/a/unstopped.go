@@ -1,4 +1,10 @@
+//go:build go1.22
+
 // Package a holds tickerleak's cases for unstopped tickers and timers.
+//
+// The go1.22 build constraint gives this file Go version 1.22, where an
+// unstopped ticker or timer leaks (the go122 and go123 modules test the
+// version rule itself).
 package a
 
 import (
@@ -10,12 +16,12 @@ import (
 func work() error { return nil }
 
 func neverStopped() {
-	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: the end of the function \(line 15\) is reached without t.Stop\(\); add defer t.Stop\(\)`
+	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: the end of the function \(line 21\) is reached without t.Stop\(\) \(Go version 1.22 < 1.23: unreferenced tickers are never collected\); add defer t.Stop\(\)`
 	<-t.C
 }
 
 func stoppedOnOnePath() error {
-	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: the return on line 20 is reached without t.Stop\(\)`
+	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: the return on line 26 is reached without t.Stop\(\)`
 	if err := work(); err != nil {
 		return err
 	}
@@ -24,7 +30,7 @@ func stoppedOnOnePath() error {
 }
 
 func timerLeaksOnCancel(ctx context.Context) error {
-	timer := time.NewTimer(time.Second) // want `timer from time.NewTimer is not stopped on every path: the return on line 32`
+	timer := time.NewTimer(time.Second) // want `timer from time.NewTimer is not stopped on every path: the return on line 38 is reached without timer.Stop\(\) \(Go version 1.22 < 1.23: unreferenced timers are never collected\)`
 	select {
 	case <-timer.C:
 		return nil

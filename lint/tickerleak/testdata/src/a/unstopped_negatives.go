@@ -1,3 +1,7 @@
+//go:build go1.22
+
+// Cases at Go 1.22 that must not be reported (see unstopped.go).
+
 package a
 
 import (

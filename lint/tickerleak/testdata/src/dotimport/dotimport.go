@@ -1,4 +1,10 @@
+//go:build go1.22
+
 // Package dotimport reaches package time through a dot import and an alias.
+//
+// The go1.22 build constraint gives this file Go version 1.22, where an
+// unstopped ticker or timer leaks (the go122 and go123 modules test the
+// version rule itself).
 package dotimport
 
 import (

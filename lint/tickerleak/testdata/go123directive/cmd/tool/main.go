@@ -17,3 +17,8 @@ func helper() bool {
 	<-time.Tick(time.Millisecond) // want `time.Tick in a function that returns leaks a ticker on every call \(//go:debug asynctimerchan=1:`
 	return true
 }
+
+func waitOnce() {
+	t := time.NewTicker(time.Second) // want `t from time.NewTicker is not stopped on every path: .* \(//go:debug asynctimerchan=1: unreferenced tickers are never collected\)`
+	<-t.C
+}
