@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
@@ -432,16 +431,15 @@ func countInGeneration(a *atomic.Uint64, gen uint64) uint32 {
 	}
 }
 
-// IsFailure is the default failure classifier: errors whose gRPC code says
-// the server or its dependencies failed (UNKNOWN, DEADLINE_EXCEEDED,
-// INTERNAL, UNAVAILABLE, DATA_LOSS) count; errors that describe the
-// caller's request (INVALID_ARGUMENT, NOT_FOUND, ...) and RESOURCE_EXHAUSTED
-// rejections of rate limits do not.
+// IsFailure is the default failure classifier: errors whose gRPC code (as
+// errinfo.Code reads it, the same code metrics and logs record) says the
+// server or its dependencies failed (UNKNOWN, DEADLINE_EXCEEDED, INTERNAL,
+// UNAVAILABLE, DATA_LOSS) count; errors that describe the caller's request
+// (INVALID_ARGUMENT, NOT_FOUND, ...), a caller that gave up (CANCELLED,
+// including a bare context.Canceled) and RESOURCE_EXHAUSTED rejections of
+// rate limits do not.
 func IsFailure(err error) bool {
-	if err == nil {
-		return false
-	}
-	switch status.Code(err) {
+	switch errinfo.Code(err) {
 	case codes.Unknown, codes.DeadlineExceeded, codes.Internal, codes.Unavailable, codes.DataLoss:
 		return true
 	default:

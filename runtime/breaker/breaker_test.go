@@ -1,7 +1,9 @@
 package breaker
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,6 +171,9 @@ func TestRatioAndClassification(t *testing.T) {
 		{"rate limit rejections do not count", 0, status.Error(codes.ResourceExhausted, "slow down"), 20, Closed},
 		{"plain errors are UNKNOWN and count", 0, errors.New("plain"), 20, Open},
 		{"deadline counts", 0, status.Error(codes.DeadlineExceeded, "late"), 20, Open},
+		{"a bare context deadline counts", 0, context.DeadlineExceeded, 20, Open},
+		{"a caller's cancellation does not count", 0, context.Canceled, 20, Closed},
+		{"a wrapped cancellation does not count", 0, fmt.Errorf("query: %w", context.Canceled), 20, Closed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

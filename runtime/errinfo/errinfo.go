@@ -1,6 +1,8 @@
 package errinfo
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -97,4 +99,25 @@ func RetryAfter(err error) time.Duration {
 // Is reports whether err is a govern rejection with the given reason.
 func Is(err error, reason string) bool {
 	return err != nil && Reason(err) == reason
+}
+
+// Code is the gRPC code err becomes on the wire: its status code,
+// DEADLINE_EXCEEDED or CANCELLED for context errors (wrapped or not, as
+// grpc-go maps them), UNKNOWN for any other error and OK for nil. It is the
+// one classification of handler errors in govern: metrics, logs, the
+// server's breaker (breaker.IsFailure) and HTTP status mapping all read it.
+func Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code()
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	}
+	return codes.Unknown
 }

@@ -1,7 +1,9 @@
 package errinfo
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -34,6 +36,26 @@ func TestForeignErrorsHaveNoReason(t *testing.T) {
 	for _, err := range []error{nil, errors.New("plain"), status.Error(codes.Internal, "boom")} {
 		if Reason(err) != "" || Is(err, RateLimited) || RetryAfter(err) != 0 {
 			t.Errorf("%v treated as a govern rejection", err)
+		}
+	}
+}
+
+func TestCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want codes.Code
+	}{
+		{nil, codes.OK},
+		{status.Error(codes.NotFound, "x"), codes.NotFound},
+		{context.DeadlineExceeded, codes.DeadlineExceeded},
+		{context.Canceled, codes.Canceled},
+		{fmt.Errorf("wrapped: %w", context.Canceled), codes.Canceled},
+		{status.FromContextError(context.Canceled).Err(), codes.Canceled},
+		{errors.New("plain"), codes.Unknown},
+	}
+	for _, tt := range tests {
+		if got := Code(tt.err); got != tt.want {
+			t.Errorf("Code(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

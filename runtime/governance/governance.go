@@ -17,6 +17,7 @@ import (
 
 	"github.com/govkit/govern/runtime/breaker"
 	"github.com/govkit/govern/runtime/client"
+	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/metrics"
@@ -274,36 +275,24 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 	if m.tracer != nil {
 		ctx, span = m.tracer.Start(ctx)
 	}
-	var permit breaker.Permit
+	var admission Admission
 	defer func() {
 		if r := recover(); r != nil {
 			resp, err = nil, recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
-			permit.Done(err)
 		}
+		admission.Done(err)
 		g.finish(ctx, m, span, start, err)
 	}()
 
-	if m.limiter != nil {
-		if err := m.limiter.AllowAt(ctx, start); err != nil {
-			m.series.RateLimited()
-			return nil, err
-		}
-	}
-	if m.breaker != nil {
-		if permit, err = m.breaker.Allow(); err != nil {
-			return nil, err
-		}
-	}
-	if bounded := timeout.BoundAt(ctx, start, m.policy.Timeout); bounded != nil {
-		defer bounded.Release()
-		ctx = bounded
+	admitted, admission, err := g.admit(ctx, m, start, nil)
+	if err != nil {
+		return nil, err
 	}
 	if m.info != nil {
-		resp, err = g.idempotent(ctx, req, m.info, handler)
+		resp, err = g.idempotent(admitted, req, m.info, handler)
 	} else {
-		resp, err = handler(ctx, req)
+		resp, err = handler(admitted, req)
 	}
-	permit.Done(err)
 	if err == nil {
 		m.series.Sent()
 	}
@@ -312,7 +301,7 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 
 // finish records a finished call: metrics, span, log line.
 func (g *Governor) finish(ctx context.Context, m *method, span trace.Span, start time.Time, err error) {
-	code := Code(err)
+	code := errinfo.Code(err)
 	elapsed := time.Since(start)
 	m.series.Handled(code, elapsed)
 	tracing.End(span, code, err)
@@ -341,33 +330,57 @@ func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc
 	if m.tracer != nil {
 		ctx, span = m.tracer.Start(ctx)
 	}
-	var permit breaker.Permit
+	var admission Admission
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
-			permit.Done(err)
 		}
+		admission.Done(err)
 		g.finish(ctx, m, span, start, err)
 	}()
 
-	if m.limiter != nil {
-		if err := m.limiter.AllowAt(ctx, start); err != nil {
-			m.series.RateLimited()
-			return err
-		}
+	admitted, admission, err := g.admit(ctx, m, start, nil)
+	if err != nil {
+		return err
 	}
-	if m.breaker != nil {
-		if permit, err = m.breaker.Allow(); err != nil {
-			return err
-		}
+	governed := &governedStream{ServerStream: ss, ctx: admitted, series: m.series}
+	if admission.bounded == nil {
+		return handler(srv, governed)
 	}
-	if bounded := timeout.BoundAt(ctx, start, m.policy.Timeout); bounded != nil {
-		defer bounded.Release()
-		ctx = bounded
+	return g.streamWithin(admission.bounded, m, func() error { return handler(srv, governed) })
+}
+
+// streamWithin runs a stream handler that has a policy timeout and returns
+// DEADLINE_EXCEEDED when the timeout passes first. A stream handler blocked
+// in RecvMsg or SendMsg waits on the transport, which only the stream's own
+// context (the caller's deadline) ends; returning from the interceptor makes
+// grpc-go write the status and end the stream, which unblocks the handler,
+// whose context is done already. The handler runs on its own goroutine for
+// that; a panic there is recovered like any other.
+func (g *Governor) streamWithin(ctx *timeout.Context, m *method, run func() error) error {
+	result := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				result <- recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
+			}
+		}()
+		result <- run()
+	}()
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
 	}
-	err = handler(srv, &governedStream{ServerStream: ss, ctx: ctx, series: m.series})
-	permit.Done(err)
-	return err
+	select {
+	case err := <-result: // the handler ended at the same time: its error wins
+		return err
+	default:
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return status.Errorf(codes.DeadlineExceeded, "%s ran past its policy timeout of %v; the stream was ended", m.policy.FullMethod, m.policy.Timeout)
+	}
+	return status.FromContextError(ctx.Err()).Err()
 }
 
 // governedStream gives a server stream the governed context (span,
@@ -394,23 +407,4 @@ func (s *governedStream) RecvMsg(m any) error {
 		s.series.Received()
 	}
 	return err
-}
-
-// Code is the gRPC code a handler's error becomes on the wire: its status
-// code, DEADLINE_EXCEEDED / CANCELED for context errors (as grpc-go maps
-// them), UNKNOWN for other errors.
-func Code(err error) codes.Code {
-	if err == nil {
-		return codes.OK
-	}
-	if s, ok := status.FromError(err); ok {
-		return s.Code()
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return codes.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		return codes.Canceled
-	}
-	return codes.Unknown
 }

@@ -3,7 +3,6 @@ package governance_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -666,24 +665,6 @@ func TestNewErrors(t *testing.T) {
 	bad := policy.Table{"/a.S/M": {FullMethod: "/a.S/Other"}}
 	if _, err := governance.New(bad, governance.WithLogger(slog.New(slog.DiscardHandler))); err == nil {
 		t.Error("mismatched table key accepted")
-	}
-}
-
-func TestCode(t *testing.T) {
-	tests := []struct {
-		err  error
-		want codes.Code
-	}{
-		{nil, codes.OK},
-		{status.Error(codes.NotFound, "x"), codes.NotFound},
-		{context.DeadlineExceeded, codes.DeadlineExceeded},
-		{fmt.Errorf("wrapped: %w", context.Canceled), codes.Canceled},
-		{errors.New("plain"), codes.Unknown},
-	}
-	for _, tt := range tests {
-		if got := governance.Code(tt.err); got != tt.want {
-			t.Errorf("governance.Code(%v) = %v, want %v", tt.err, got, tt.want)
-		}
 	}
 }
 
