@@ -1,0 +1,99 @@
+package alertrules_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/govkit/govern/internal/alertrules"
+	"github.com/govkit/govern/internal/slo"
+	"github.com/govkit/govern/internal/slo/slotest"
+	"github.com/govkit/govern/internal/tooltest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the generated output (go test -update rewrites it)\n--- got\n%s", path, got)
+	}
+}
+
+// render generates the rule file and the PrometheusRule of slotest's
+// service.
+func render(t *testing.T) (rules, prometheusRule []byte) {
+	t.Helper()
+	plan, problems := slo.NewPlan(slotest.Service, slotest.Table(), nil)
+	if slo.HasErrors(problems) {
+		t.Fatalf("problems: %v", problems)
+	}
+	f := alertrules.Generate(plan)
+	rules, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prometheusRule, err = f.PrometheusRule(alertrules.ResourceName(plan.Service), map[string]string{"app.kubernetes.io/managed-by": "govern"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules, prometheusRule
+}
+
+func TestGolden(t *testing.T) {
+	rules, pr := render(t)
+	checkGolden(t, "checkout.rules.yaml", rules)
+	checkGolden(t, "checkout.prometheusrule.yaml", pr)
+}
+
+// TestPromtool checks the generated rules with promtool and runs the unit
+// tests of testdata/promtool against them: synthetic series for which the
+// burn-rate, latency, breaker, idempotency-store and rate-limit alerts must
+// fire at the expected evaluation times, and not before.
+func TestPromtool(t *testing.T) {
+	promtool := tooltest.Need(t, "promtool", "prometheus")
+	rules, _ := render(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		out, err := exec.Command(promtool, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("promtool %v: %v\n%s", args, err, out)
+		}
+	}
+	run("check", "rules", filepath.Join(dir, "rules.yaml"))
+	tests, err := filepath.Glob(filepath.Join("testdata", "promtool", "*_test.yaml"))
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no promtool tests in testdata/promtool (%v)", err)
+	}
+	for _, src := range tests {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, filepath.Base(src))
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(filepath.Base(src), func(t *testing.T) { run("test", "rules", dst) })
+	}
+}
