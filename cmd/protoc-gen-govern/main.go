@@ -24,7 +24,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	var opts govgen.Options
+	opts := govgen.Options{Warnings: os.Stderr}
 	params := opts.FlagSet()
 	protogen.Options{ParamFunc: params.Set}.Run(func(gen *protogen.Plugin) error {
 		return govgen.Generate(gen, opts)

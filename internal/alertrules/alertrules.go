@@ -136,9 +136,9 @@ func (g generator) alerts() []Rule {
 	}
 	if g.plan.HasRateLimit() {
 		rules = append(rules, Rule{
-			Alert: AlertRateLimited,
-			Expr:  fmt.Sprintf("%s{%s} > %s", RateLimitedRatio, g.sel, number(g.plan.RateLimitedShare)),
-			For:   "10m",
+			Alert:  AlertRateLimited,
+			Expr:   fmt.Sprintf("%s{%s} > %s", RateLimitedRatio, g.sel, number(g.plan.RateLimitedShare)),
+			For:    "10m",
 			Labels: map[string]string{"severity": "ticket"},
 			Annotations: map[string]string{
 				"summary":     fmt.Sprintf("{{ $labels.grpc_method }} of %s rate-limits more than %s of its calls", g.plan.Service, percent(g.plan.RateLimitedShare)),

@@ -97,3 +97,31 @@ func TestPromtool(t *testing.T) {
 		t.Run(filepath.Base(src), func(t *testing.T) { run("test", "rules", dst) })
 	}
 }
+
+// TestRulesQueryExportedMetrics checks that every metric a rule selects is
+// one the runtime exports for the service's methods, or a series recorded by
+// an earlier rule of the file. govern_registration_lease_lost_total is
+// exported by runtime/discovery's registrations, which this table's
+// collectors do not build; it is checked by name only.
+func TestRulesQueryExportedMetrics(t *testing.T) {
+	plan, _ := slo.NewPlan(slotest.Service, slotest.Table(), nil)
+	f := alertrules.Generate(plan)
+	known := slotest.ExportedMetrics(t, slotest.Table())
+	known[alertrules.RegistrationLeases] = true
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			names := slotest.SelectedMetrics(r.Expr)
+			if len(names) == 0 {
+				t.Errorf("rule %s%s: %q selects no metric", r.Record, r.Alert, r.Expr)
+			}
+			for _, n := range names {
+				if !known[n] {
+					t.Errorf("rule %s%s selects %s, which neither the runtime exports nor an earlier rule records", r.Record, r.Alert, n)
+				}
+			}
+			if r.Record != "" {
+				known[r.Record] = true
+			}
+		}
+	}
+}

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/govkit/govern/internal/slo"
 
 	_ "google.golang.org/genproto/googleapis/api/annotations" // registers google.api.http for option parsing
 )
@@ -28,6 +31,19 @@ type Options struct {
 	// protoc-gen-grpc-gateway's output in the same package (parameter
 	// gateway=false). The zero value emits it.
 	SkipGateway bool
+	// Rules emits, per service, Prometheus recording and alerting rules
+	// (<file>.<Svc>.rules.yaml) and the same as a Kubernetes PrometheusRule
+	// (<file>.<Svc>.prometheusrule.yaml); see internal/alertrules.
+	Rules bool
+	// Dashboards emits a Grafana dashboard per service
+	// (<file>.<Svc>.dashboard.json); see internal/dashboard.
+	Dashboards bool
+	// SLOConfig is the path of an objectives file (slo.yaml) overriding the
+	// tier objectives and burn rates of Rules and Dashboards.
+	SLOConfig string
+	// Warnings receives problems that do not stop generation (a latency
+	// objective that can never be missed), one per line; nil discards them.
+	Warnings io.Writer
 }
 
 // FlagSet returns the flag set that parses plugin parameters into o; pass
@@ -36,6 +52,9 @@ func (o *Options) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("protoc-gen-govern", flag.ContinueOnError)
 	fs.BoolVar(&o.OpenAPI, "openapi", false, "emit <file>.openapi.yaml with the HTTP routes and their policies")
 	fs.StringVar(&o.OpenAPIFormat, "openapi_format", "yaml", "format of the OpenAPI document: yaml or json")
+	fs.BoolVar(&o.Rules, "rules", false, "emit Prometheus rules and a PrometheusRule per service")
+	fs.BoolVar(&o.Dashboards, "dashboards", false, "emit a Grafana dashboard per service")
+	fs.StringVar(&o.SLOConfig, "slo", "", "objectives file (slo.yaml) for rules and dashboards, relative to the working directory")
 	fs.Func("gateway", "emit Register<Svc>Gateway for services with google.api.http routes (default true; needs protoc-gen-grpc-gateway output)", func(v string) error {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
@@ -88,8 +107,15 @@ func Generate(gen *protogen.Plugin, opts Options) error {
 	if len(problems) > 0 {
 		return problems
 	}
+	plans, problems, err := operatorPlans(models, opts)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return problems
+	}
 	for _, fm := range models {
-		if err := generateFile(gen, fm, opts); err != nil {
+		if err := generateFile(gen, fm, opts, plans); err != nil {
 			return err
 		}
 	}
@@ -152,7 +178,7 @@ func protocVersion(gen *protogen.Plugin) string {
 	return s
 }
 
-func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options) error {
+func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options, plans map[*serviceModel]*slo.Plan) error {
 	f := fm.file
 	g := gen.NewGeneratedFile(f.GeneratedFilenamePrefix+"_govern.pb.go", f.GoImportPath)
 	genHeader(gen, g, f)
@@ -173,6 +199,16 @@ func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options) error {
 		genRoutes(g, sm)
 		if !opts.SkipGateway && sm.hasRoutes() {
 			genGateway(g, sm)
+		}
+		if opts.Rules {
+			if err := genRules(gen, fm, sm, plans[sm]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if opts.Dashboards {
+			if err := genDashboard(gen, fm, sm, plans[sm]); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if opts.OpenAPI {

@@ -93,6 +93,8 @@ type fileModel struct {
 
 type serviceModel struct {
 	service *protogen.Service
+	// path is the service's source path, for diagnostics.
+	path    []int32
 	methods []*methodModel
 	// table is the resolved policy, as the generated code will declare it
 	// (without the key functions, which exist only in generated code).
@@ -110,9 +112,13 @@ func (s *serviceModel) hasRoutes() bool {
 
 type methodModel struct {
 	method *protogen.Method
-	policy *policy.Method
-	keys   []keyPath
-	routes []policy.Route
+	// path is the method's source path and timeoutAt the path of the
+	// timeout it resolved to (nil when no scope sets one), for diagnostics.
+	path      []int32
+	timeoutAt []int32
+	policy    *policy.Method
+	keys      []keyPath
+	routes    []policy.Route
 }
 
 // resolveFile resolves and validates the policies of every method of f.
@@ -131,7 +137,7 @@ func resolveFile(f *protogen.File) (*fileModel, Diagnostics) {
 			svcScope.policy = proto.GetExtension(opts, governv1.E_Service).(*governv1.Policy)
 		}
 		checkPolicy(d, svcScope)
-		sm := &serviceModel{service: svc, table: policy.Table{}}
+		sm := &serviceModel{service: svc, path: svcPath, table: policy.Table{}}
 		for mi, m := range svc.Methods {
 			methodPath := join(svcPath, serviceMethodField, int32(mi))
 			mScope := scope{level: "method", path: join(methodPath, methodOptionsField, extensionField)}
@@ -141,6 +147,7 @@ func resolveFile(f *protogen.File) (*fileModel, Diagnostics) {
 			}
 			checkPolicy(d, mScope)
 			mm := resolveMethod(d, m, opts, []scope{mScope, svcScope, fileScope})
+			mm.path = methodPath
 			mm.routes = httpRoutes(d, m, join(methodPath, methodOptionsField))
 			sm.methods = append(sm.methods, mm)
 			sm.table[mm.policy.FullMethod] = mm.policy
@@ -245,7 +252,7 @@ func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.Method
 	if t, _, ok := pick(scopes, func(p *governv1.Policy) *governv1.Tier { return p.Tier }, policyTier); ok {
 		pm.Tier = tierOf(t)
 	}
-	pm.Timeout, _, _ = pickDuration(scopes, func(p *governv1.Policy) *string { return p.Timeout }, 0, policyTimeout)
+	pm.Timeout, mm.timeoutAt, _ = pickDuration(scopes, func(p *governv1.Policy) *string { return p.Timeout }, 0, policyTimeout)
 	pm.Sampling = pm.Tier.DefaultSampling()
 	if s, _, ok := pick(scopes, func(p *governv1.Policy) *float64 { return p.Sampling }, policySampling); ok && s >= 0 && s <= 1 {
 		pm.Sampling = s

@@ -281,12 +281,20 @@ func checkGenerated(path string) error {
 }
 
 // IsGenerated reports whether src carries Go's generated-file marker
-// (https://go.dev/s/generatedcode) before the package clause.
+// (https://go.dev/s/generatedcode) before the package clause, as a Go or
+// YAML comment ("# Code generated ... DO NOT EDIT.") or, in JSON that has
+// no comments, as a top-level "description" (Grafana dashboards).
 func IsGenerated(src []byte) bool {
 	for line := range bytes.Lines(src) {
 		line = bytes.TrimSpace(line)
-		if bytes.HasPrefix(line, []byte("// Code generated ")) && bytes.HasSuffix(line, []byte(" DO NOT EDIT.")) {
-			return true
+		for _, lead := range []string{"// ", "# ", `"description": "`} {
+			text, ok := bytes.CutPrefix(line, []byte(lead))
+			if lead[0] == '"' {
+				text = bytes.TrimSuffix(bytes.TrimSuffix(text, []byte(",")), []byte(`"`))
+			}
+			if ok && bytes.HasPrefix(text, []byte("Code generated ")) && bytes.HasSuffix(text, []byte(" DO NOT EDIT.")) {
+				return true
+			}
 		}
 		if bytes.HasPrefix(line, []byte("package ")) {
 			return false
