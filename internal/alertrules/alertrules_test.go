@@ -1,40 +1,17 @@
 package alertrules_test
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/govkit/govern/internal/alertrules"
+	"github.com/govkit/govern/internal/golden"
 	"github.com/govkit/govern/internal/slo"
 	"github.com/govkit/govern/internal/slo/slotest"
 	"github.com/govkit/govern/internal/tooltest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the generated output (go test -update rewrites it)\n--- got\n%s", path, got)
-	}
-}
 
 // render generates the rule file and the PrometheusRule of slotest's
 // service.
@@ -58,8 +35,8 @@ func render(t *testing.T) (rules, prometheusRule []byte) {
 
 func TestGolden(t *testing.T) {
 	rules, pr := render(t)
-	checkGolden(t, "checkout.rules.yaml", rules)
-	checkGolden(t, "checkout.prometheusrule.yaml", pr)
+	golden.Check(t, filepath.Join("testdata", "golden", "checkout.rules.yaml"), rules)
+	golden.Check(t, filepath.Join("testdata", "golden", "checkout.prometheusrule.yaml"), pr)
 }
 
 // TestPromtool checks the generated rules with promtool and runs the unit

@@ -1,10 +1,7 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,13 +13,12 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 
 	dash "github.com/govkit/govern/internal/dashboard"
+	"github.com/govkit/govern/internal/golden"
 	"github.com/govkit/govern/internal/slo"
 	"github.com/govkit/govern/internal/slo/slotest"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func generate(t *testing.T) []byte {
 	t.Helper()
@@ -38,23 +34,7 @@ func generate(t *testing.T) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	got := generate(t)
-	path := filepath.Join("testdata", "golden", "checkout.dashboard.json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the generated dashboard (go test -update rewrites it)", path)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", "checkout.dashboard.json"), generate(t))
 }
 
 // TestPanelsQueryExportedMetrics parses the dashboard back with the SDK's

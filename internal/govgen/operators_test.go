@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/govkit/govern/internal/golden"
 )
 
 // generateWith runs Generate with opts over the request, returning the
@@ -35,7 +37,7 @@ func TestRulesGolden(t *testing.T) {
 	for _, f := range resp.File {
 		names = append(names, f.GetName())
 		if f.GetName() != "http_govern.pb.go" { // TestGolden owns that one
-			checkGolden(t, filepath.Join(repoRoot, "testdata", "golden", f.GetName()), []byte(f.GetContent()))
+			golden.Check(t, filepath.Join(repoRoot, "testdata", "golden", f.GetName()), []byte(f.GetContent()))
 		}
 	}
 	want := "http_govern.pb.go,http.Orders.rules.yaml,http.Orders.prometheusrule.yaml,http.Orders.dashboard.json"

@@ -1,19 +1,15 @@
 package slo_test
 
 import (
-	"flag"
 	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/govkit/govern/internal/golden" // accepts go test ./... -update
 	"github.com/govkit/govern/internal/slo"
 	"github.com/govkit/govern/internal/slo/slotest"
 	"github.com/govkit/govern/runtime/policy"
 )
-
-// This package has no golden files; its test binary accepts -update so that
-// go test ./... -update runs across the module.
-var _ = flag.Bool("update", false, "rewrite golden files (none in this package)")
 
 func problemStrings(ps []slo.Problem) string {
 	var b strings.Builder
