@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/discovery"
 	"github.com/govkit/govern/runtime/discovery/discoverytest"
 	"github.com/govkit/govern/runtime/discovery/etcd"
