@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/retry"
 )
@@ -88,14 +89,9 @@ func newClientMetrics(reg prometheus.Registerer, table policy.Table) (*clientMet
 // register registers c, or returns the identical collector already
 // registered (several clients may share one registry).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("client: registering the client metrics: %w; pass a registerer without conflicting metric names", err)
+	c, err := metrics.RegisterOrReuse(reg, c)
+	if err != nil {
+		return c, fmt.Errorf("client: registering the client metrics: %w", err)
 	}
 	return c, nil
 }

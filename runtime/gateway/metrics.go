@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/govkit/govern/runtime/metrics"
 )
 
 // Metric names.
@@ -58,17 +59,11 @@ func newHTTPMetrics(reg prometheus.Registerer, buckets []float64) *httpMetrics {
 // other registration error is a programming error (a name clash with a
 // different metric) and panics, as prometheus.MustRegister does.
 func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
+	c, err := metrics.RegisterOrReuse(reg, c)
+	if err != nil {
+		panic("gateway: registering HTTP metrics: " + err.Error())
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("gateway: registering HTTP metrics: " + err.Error() + "; pass a Registerer without a conflicting metric")
+	return c
 }
 
 // routeHolderKey is the context key of the request's *statusRecorder, which

@@ -93,11 +93,11 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	}
 	g.registerer = prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
 
-	serverMetrics, err := register(g.registerer, metrics.NewServerMetrics(c.metricsOptions...))
+	serverMetrics, err := metrics.RegisterOrReuse(g.registerer, metrics.NewServerMetrics(c.metricsOptions...))
 	if err != nil {
 		return nil, fmt.Errorf("governance: registering the gRPC server metrics failed; pass a registerer without conflicting metric names: %w", err)
 	}
-	fallbacks, err := register(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
+	fallbacks, err := metrics.RegisterOrReuse(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_ratelimit_redis_fallback_total",
 		Help: "Failed Redis round trips of distributed rate limits; such calls, and the method's calls of the next second, are counted by the local limiter.",
 	}))
@@ -175,23 +175,6 @@ func splitMethod(fullMethod string) (service, name string) {
 		return trimmed[:i], trimmed[i+1:]
 	}
 	return "", trimmed
-}
-
-// register registers c on reg, or returns the collector of the same kind
-// already registered there: governors of several services (one per
-// generated SvcInterceptors call) may share one registry and labels, and
-// then share their collectors.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if errors.As(err, &already) {
-			if existing, ok := already.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // ServerOptions returns the options that install the governed chain on a

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -130,17 +131,11 @@ func NewServer(table policy.Table, store Store, opts ...Option) *Server {
 		Help: "Keyed calls to idempotent methods, by outcome: executed, replayed, in_flight, key_reused, missing, invalid, store_error.",
 	}, []string{"grpc_method", "result"})
 	if s.registerer != nil {
-		if err := s.registerer.Register(vec); err != nil {
-			// Several servers may share a registry: count into the one
-			// already registered.
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if v, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					vec = v
-				}
-			} else {
-				s.log.Error("idempotency: govern_idempotency_total not registered", "error", err)
-			}
+		// Several servers may share a registry: count into the one
+		// already registered.
+		var err error
+		if vec, err = metrics.RegisterOrReuse(s.registerer, vec); err != nil {
+			s.log.Error("idempotency: govern_idempotency_total is not exported", "error", err)
 		}
 	}
 	for name, m := range table {
