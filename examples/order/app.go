@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,8 @@ import (
 	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/health"
 	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/idempotency/redisstore"
+	"github.com/govkit/govern/runtime/ratelimit/redislimit"
 	"github.com/govkit/govern/runtime/serve"
 	"github.com/govkit/govern/runtime/tracing"
 )
@@ -76,13 +79,18 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	a.checks = health.New()
 	var store idempotency.Store
 	if cfg.RedisAddr != "" {
-		// ContextTimeoutEnabled lets call deadlines and the idempotency claim
-		// timeout bound Redis reads, so a hanging Redis is a clear 503.
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, ContextTimeoutEnabled: true})
+		// One address is a Redis; several (a,b,c) are the seed nodes of a
+		// Redis Cluster. ContextTimeoutEnabled lets call deadlines and the
+		// idempotency claim timeout bound Redis reads, so a hanging Redis
+		// is a clear 503.
+		rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.RedisAddr, ","), ContextTimeoutEnabled: true})
 		a.closers = append(a.closers, rdb.Close)
-		redisStore := idempotency.NewRedisStore(rdb, idempotency.WithKeyPrefix("govern:"+cfg.Service+":"))
+		redisStore, err := redisstore.New(rdb, redisstore.WithKeyPrefix("govern:"+cfg.Service+":"), redisstore.WithRegisterer(registry))
+		if err != nil {
+			return nil, err
+		}
 		store = redisStore
-		govOpts = append(govOpts, governance.WithRedis(rdb))
+		govOpts = append(govOpts, governance.WithRateLimitStore(redislimit.New(rdb)))
 		if err := a.checks.Register("redis", redisStore.Ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
 			return nil, err
 		}

@@ -20,12 +20,12 @@
 //     (runtime/metrics), a server span sampled at the method's ratio
 //     (runtime/tracing), one JSON log line (runtime/logging);
 //  3. rate limit: RESOURCE_EXHAUSTED / RATE_LIMITED (runtime/ratelimit),
-//     LOCAL or DISTRIBUTED through WithRedis;
+//     LOCAL or DISTRIBUTED through WithRateLimitStore;
 //  4. circuit breaker: UNAVAILABLE / CIRCUIT_OPEN (runtime/breaker);
 //  5. timeout: deadline = min(incoming, policy) (runtime/timeout);
 //  6. idempotency: keyed calls run once, duplicates get the stored result
-//     (runtime/idempotency; store from WithIdempotencyStore, else Redis
-//     when WithRedis is given, else in memory);
+//     (runtime/idempotency; store from WithIdempotencyStore, else in
+//     memory);
 //  7. the handler.
 //
 // Streaming methods get recovery, metrics, tracing, logging, the rate limit

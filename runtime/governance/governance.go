@@ -99,7 +99,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	}
 	fallbacks, err := metrics.RegisterOrReuse(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_ratelimit_redis_fallback_total",
-		Help: "Failed Redis round trips of distributed rate limits; such calls, and the method's calls of the next second, are counted by the local limiter.",
+		Help: "Failed round trips to the shared store (Redis) of distributed rate limits; such calls, and the method's calls of the next second, are counted by the local limiter.",
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("governance: registering govern_ratelimit_redis_fallback_total failed: %w", err)
@@ -126,7 +126,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		m := &method{policy: p, series: serverMetrics.Method(p)}
 		if p.RateLimit != nil {
 			limiterOpts := append([]ratelimit.Option{
-				ratelimit.WithRedis(c.redis),
+				ratelimit.WithStore(c.rateLimitStore),
 				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix + c.service + ":"),
 				ratelimit.WithFallbackHook(func(err error) {
 					fallbacks.Inc()
@@ -155,11 +155,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	}
 	if idempotentMethods {
 		store := c.idempotencyStore
-		switch {
-		case store != nil:
-		case c.redis != nil:
-			store = idempotency.NewRedisStore(c.redis)
-		default:
+		if store == nil {
 			store = idempotency.NewMemoryStore()
 		}
 		idemOpts := append([]idempotency.Option{idempotency.WithRegisterer(g.registerer), idempotency.WithLogger(g.logger)}, c.idempotencyOptions...)

@@ -33,6 +33,7 @@ import (
 	"github.com/govkit/govern/runtime/logging"
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/ratelimit"
+	"github.com/govkit/govern/runtime/ratelimit/redislimit"
 	"github.com/govkit/govern/runtime/tracing"
 )
 
@@ -405,8 +406,8 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 	})
 	replicas := make([]*testEnv, 2)
 	for i := range replicas {
-		g, _ := newGovernor(t, governance.WithService(service, "test", "local-1"), governance.WithRedis(client),
-			governance.WithRateLimitOptions(ratelimit.WithRedisTimeout(5*time.Second)))
+		g, _ := newGovernor(t, governance.WithService(service, "test", "local-1"), governance.WithRateLimitStore(redislimit.New(client)),
+			governance.WithRateLimitOptions(ratelimit.WithStoreTimeout(5*time.Second)))
 		replicas[i] = startServer(t, g)
 	}
 	began := time.Now()
@@ -432,7 +433,7 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 func TestDistributedRateLimitFallsBackWhenRedisIsDown(t *testing.T) {
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
 	t.Cleanup(func() { _ = down.Close() })
-	g, _ := newGovernor(t, governance.WithRedis(down))
+	g, _ := newGovernor(t, governance.WithRateLimitStore(redislimit.New(down)))
 	env := startServer(t, g)
 	// Burst 5 at 5/s: failed Redis round trips take time, so a token or two
 	// may refill while the burst is spent; a rejection must still come.

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
@@ -23,7 +22,7 @@ type config struct {
 	logger               *slog.Logger
 	tracerProvider       trace.TracerProvider
 	propagator           propagation.TextMapPropagator
-	redis                redis.UniversalClient
+	rateLimitStore       ratelimit.Store
 	metricsOptions       []metrics.Option
 	rateLimitOptions     []ratelimit.Option
 	codeLevel            func(codes.Code) slog.Level
@@ -66,10 +65,12 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.propagator = p }
 }
 
-// WithRedis gives DISTRIBUTED rate limits their Redis. Without it they count
-// per replica.
-func WithRedis(client redis.UniversalClient) Option {
-	return func(c *config) { c.redis = client }
+// WithRateLimitStore gives DISTRIBUTED rate limits the store they share
+// across replicas; for Redis or a Redis Cluster,
+// redislimit.New(client) from runtime/ratelimit/redislimit. Without it they
+// count per replica. The governor itself never links a Redis client.
+func WithRateLimitStore(store ratelimit.Store) Option {
+	return func(c *config) { c.rateLimitStore = store }
 }
 
 // WithMetricsOptions passes options (histogram buckets) to the server
@@ -79,10 +80,10 @@ func WithMetricsOptions(opts ...metrics.Option) Option {
 }
 
 // WithIdempotencyStore sets the store that deduplicates the calls of
-// methods with an idempotency policy. Default: a Redis store on the
-// WithRedis client when there is one (replicas share results), else an
-// in-memory store (one replica). No store is built for a table without
-// idempotent methods.
+// methods with an idempotency policy: for a fleet, a store every replica
+// shares, such as redisstore.New(client) from
+// runtime/idempotency/redisstore. Default: an in-memory store (one
+// replica). No store is built for a table without idempotent methods.
 func WithIdempotencyStore(store idempotency.Store) Option {
 	return func(c *config) { c.idempotencyStore = store }
 }
@@ -94,7 +95,7 @@ func WithIdempotencyOptions(opts ...idempotency.Option) Option {
 	return func(c *config) { c.idempotencyOptions = append(c.idempotencyOptions, opts...) }
 }
 
-// WithRateLimitOptions passes options (such as ratelimit.WithRedisTimeout)
+// WithRateLimitOptions passes options (such as ratelimit.WithStoreTimeout)
 // to every method's rate limiter.
 func WithRateLimitOptions(opts ...ratelimit.Option) Option {
 	return func(c *config) { c.rateLimitOptions = append(c.rateLimitOptions, opts...) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/idempotency/redisstore"
 )
 
 const createOrder = "/govern.test.v1.OrderService/CreateOrder"
@@ -62,8 +63,8 @@ func BenchmarkServerMemory(b *testing.B) {
 // loop and reports their ratio (x-ping): the cost in units of one Redis
 // round trip on this machine, whatever its load.
 func BenchmarkRedis(b *testing.B) {
-	client := idempotency.RequireRedis(b, func(o *redis.Options) { o.PoolSize = 4 })
-	store := idempotency.NewRedisStore(client, idempotency.WithKeyPrefix(idempotency.TestPrefix(b, client)))
+	client := requireRedis(b, func(o *redis.Options) { o.PoolSize = 4 })
+	store := newRedisStore(b, client, redisstore.WithKeyPrefix(testPrefix(b, client)))
 	ctx := context.Background()
 	if err := store.Ready(ctx); err != nil {
 		b.Fatal(err)

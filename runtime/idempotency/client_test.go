@@ -1,4 +1,4 @@
-package idempotency
+package idempotency_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	. "github.com/govkit/govern/runtime/idempotency"
 )
 
 // retryConfig makes gRPC retry UNAVAILABLE and ABORTED natively, below the

@@ -19,6 +19,7 @@ import (
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/idempotency/redisstore"
 )
 
 // orderService implements the generated govern.test.v1.OrderService: every
@@ -95,11 +96,11 @@ func TestCreateOrderGeneratedService(t *testing.T) {
 			return []idempotency.Store{idempotency.NewMemoryStore()}
 		}},
 		{"redis, three replicas", func(t *testing.T) []idempotency.Store {
-			first := idempotency.RequireRedis(t)
-			prefix := idempotency.TestPrefix(t, first)
-			stores := []idempotency.Store{idempotency.NewRedisStore(first, idempotency.WithKeyPrefix(prefix))}
+			first := requireRedis(t)
+			prefix := testPrefix(t, first)
+			stores := []idempotency.Store{newRedisStore(t, first, redisstore.WithKeyPrefix(prefix))}
 			for len(stores) < 3 {
-				stores = append(stores, idempotency.NewRedisStore(idempotency.RequireRedis(t), idempotency.WithKeyPrefix(prefix)))
+				stores = append(stores, newRedisStore(t, requireRedis(t), redisstore.WithKeyPrefix(prefix)))
 			}
 			return stores
 		}},

@@ -42,6 +42,16 @@
 //     explicit opt-out.
 //   - If the owner crashes, its claim expires with the lease and the next
 //     retry runs.
+//   - A claim whose outcome is unknown (its answer lost to a timeout or to
+//     the caller giving up, while the store may have written it) is
+//     released by its owner: at once, then from a timer until the store
+//     answers or the lease ends. The handler did not run, so the retry must
+//     run too, not wait out the lease behind a claim nobody holds. Release
+//     by owner was chosen over a short lease extended by the running
+//     handler because it costs nothing while handlers run and never lets a
+//     running handler's claim expire under it (which would run it twice);
+//     its limit is a replica cut off from the store for the whole lease,
+//     which blocks the key like a crashed owner.
 //
 // Streaming methods are not deduplicated: protoc-gen-govern rejects an
 // idempotency policy on client- and bidi-streaming methods, and
@@ -57,7 +67,9 @@
 // # Stores
 //
 // MemoryStore (bounded, expiring, no goroutines) serves one replica;
-// RedisStore (go-redis v9, Redis >= 7) serves a fleet. A first call costs
+// redisstore.Store (package runtime/idempotency/redisstore: go-redis v9,
+// Redis >= 7 or a Redis Cluster) serves a fleet, and lives in its own
+// package so a binary without Redis does not link go-redis. A first call costs
 // two store round trips (claim, finish), a replay or rejection one. The
 // store is ours rather than a library's because the contract (one-round-trip
 // claim returning the holder, owner-checked finish) is what prevents

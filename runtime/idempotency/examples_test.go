@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -61,34 +59,6 @@ func ExampleServer_UnaryServerInterceptor() {
 	// order-1 for 2 books
 	// FailedPrecondition IDEMPOTENCY_KEY_REUSED
 	// orders created: 1
-}
-
-// A fleet shares one Redis; the client attaches a key per logical call so
-// gRPC's own retries are deduplicated.
-func ExampleNewRedisStore() {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	defer rdb.Close()
-	store := idempotency.NewRedisStore(rdb, idempotency.WithKeyPrefix("orders:prod:idem:"))
-	srv := idempotency.NewServer(orderPolicy, store, idempotency.WithScope(func(ctx context.Context) string {
-		return tenantOf(ctx) // keys of different tenants never meet
-	}))
-	server := grpc.NewServer(grpc.ChainUnaryInterceptor(srv.UnaryServerInterceptor()))
-	defer server.Stop()
-
-	conn, err := grpc.NewClient("orders.internal:443",
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(idempotency.UnaryClientInterceptor(orderPolicy)))
-	if err != nil {
-		panic(err)
-	}
-	defer conn.Close()
-}
-
-func tenantOf(ctx context.Context) string {
-	if v := metadata.ValueFromIncomingContext(ctx, "x-tenant"); len(v) == 1 {
-		return v[0]
-	}
-	return ""
 }
 
 func ExampleParseKey() {

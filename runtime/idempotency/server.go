@@ -210,10 +210,14 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		// The caller gave up (cancelled, or its deadline passed) while the
 		// store was asked: not a store failure. The claim may have landed
 		// before the answer was lost; give it back so retries need not
-		// wait for the lease (harmless ErrNotOwner if it did not land).
-		s.release(ctx, ms, skey, claim.Owner)
+		// wait for the lease.
+		s.releaseUnknownClaim(ctx, skey, claim.Owner, now.Add(ms.lease))
 		return nil, grpcstatus.FromContextError(ctx.Err()).Err()
 	case err != nil:
+		// The claim's outcome is unknown: a timeout may have hit after
+		// the store wrote it. Release it by owner so the retry runs
+		// instead of waiting out the lease for a handler that never ran.
+		s.releaseUnknownClaim(ctx, skey, claim.Owner, now.Add(ms.lease))
 		ms.counters[iStoreError].Inc()
 		if s.failOpen {
 			s.logStoreFailure(ctx, slog.LevelWarn, "idempotency store unavailable; running without deduplication (fail-open)", ms, err)
@@ -293,6 +297,49 @@ func (s *Server) release(ctx context.Context, ms *methodState, skey Key, owner O
 	if err := s.store.Release(context.WithoutCancel(ctx), skey, owner); err != nil && !errors.Is(err, ErrNotOwner) {
 		s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot release claim; retries wait for the lease to end", ms, err)
 	}
+}
+
+// Releasing a claim whose outcome is unknown: one attempt while the call
+// fails, then retries spaced by a doubling delay until the store answers or
+// the lease would have ended the claim anyway.
+const (
+	unknownReleaseTimeout = 250 * time.Millisecond
+	unknownReleaseFirst   = 100 * time.Millisecond
+	unknownReleaseMax     = 2 * time.Second
+)
+
+// releaseUnknownClaim gives back owner's claim on skey after a Claim that
+// returned an error: the store may or may not hold it. Release is
+// owner-checked, so it can only delete this call's own claim, never one
+// another call took since. The first attempt runs now, on whatever
+// connection the store picks (a stalled connection is usually dropped after
+// its timeout, so a fresh one answers); if the store is still unreachable,
+// the release is retried from a timer (no goroutine waits) until it
+// succeeds or leaseEnd passes, so a store that recovers within the lease
+// frees the key at once.
+func (s *Server) releaseUnknownClaim(ctx context.Context, skey Key, owner Owner, leaseEnd time.Time) {
+	base := context.WithoutCancel(ctx)
+	attempt := func() bool {
+		rctx, cancel := context.WithTimeout(base, unknownReleaseTimeout)
+		defer cancel()
+		err := s.store.Release(rctx, skey, owner)
+		return err == nil || errors.Is(err, ErrNotOwner)
+	}
+	if attempt() {
+		return
+	}
+	var retry func(delay time.Duration)
+	retry = func(delay time.Duration) {
+		if s.now().Add(delay).After(leaseEnd) {
+			return
+		}
+		time.AfterFunc(delay, func() {
+			if !attempt() {
+				retry(min(2*delay, unknownReleaseMax))
+			}
+		})
+	}
+	retry(unknownReleaseFirst)
 }
 
 // answerDuplicate answers a call whose key is already held.
@@ -397,7 +444,7 @@ const storeLogInterval = time.Second
 // logStoreFailure logs a store failure unless one was logged less than
 // storeLogInterval ago; the line says how many were left out in between.
 func (s *Server) logStoreFailure(ctx context.Context, level slog.Level, msg string, ms *methodState, err error) {
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	last := s.lastStoreLog.Load()
 	if now-last < int64(storeLogInterval) || !s.lastStoreLog.CompareAndSwap(last, now) {
 		s.suppressedLogs.Add(1)

@@ -1,4 +1,4 @@
-package idempotency
+package idempotency_test
 
 import (
 	"bytes"
@@ -24,6 +24,8 @@ import (
 
 	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/runtime/errinfo"
+	. "github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/idempotency/redisstore"
 	"github.com/govkit/govern/runtime/policy"
 )
 
@@ -50,9 +52,9 @@ func deployments() []deployment {
 		{name: "redis", replicas: 3, stores: func(t *testing.T, n int) []Store {
 			first := requireRedis(t)
 			prefix := testPrefix(t, first)
-			out := []Store{NewRedisStore(first, WithKeyPrefix(prefix))}
+			out := []Store{newRedisStore(t, first, redisstore.WithKeyPrefix(prefix))}
 			for len(out) < n {
-				out = append(out, NewRedisStore(requireRedis(t), WithKeyPrefix(prefix)))
+				out = append(out, newRedisStore(t, requireRedis(t), redisstore.WithKeyPrefix(prefix)))
 			}
 			return out
 		}},
@@ -263,7 +265,7 @@ func TestTTLExpiryRunsAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			if svc.runs.Load() != 1 && time.Since(finished) >= ttl {
-				t.Skip("the machine is too slow: the replay came after the TTL")
+				tooSlow(t, "the replay came after the TTL")
 			}
 			wantRuns(t, svc, 1)
 			time.Sleep(time.Until(finished.Add(ttl + 100*time.Millisecond)))
@@ -290,7 +292,7 @@ func TestCrashedOwnerLeaseExpires(t *testing.T) {
 			claimed := time.Now()
 			_, err := invoke(withKey("crash-1"), c.conn(1), methodPay, req)
 			if err == nil && time.Since(claimed) >= lease {
-				t.Skip("the machine is too slow: the call came after the lease")
+				tooSlow(t, "the call came after the lease")
 			}
 			wantReason(t, err, codes.Aborted, errinfo.IdempotencyInFlight)
 			if d := errinfo.RetryAfter(err); d <= 0 || d > lease {
@@ -554,7 +556,7 @@ func TestRedisUnreachable(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 
 	svc := &orders{}
-	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client))
+	srv := NewServer(testTable(time.Hour, 10*time.Second), newRedisStore(t, client))
 	conn := startServer(t, svc, srv.UnaryServerInterceptor())
 	for _, m := range []string{methodPay, methodCreate} {
 		_, err := invoke(withKey("k"), conn, m, mustStruct(t, map[string]any{"client_id": "c", "order_sn": "s"}))
@@ -596,7 +598,7 @@ func TestRedisHangingIsStoreUnavailable(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 
 	svc := &orders{}
-	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithClaimTimeout(150*time.Millisecond)))
+	srv := NewServer(testTable(time.Hour, 10*time.Second), newRedisStore(t, client, redisstore.WithClaimTimeout(150*time.Millisecond)))
 	conn := startServer(t, svc, srv.UnaryServerInterceptor())
 	ctx, cancel := context.WithTimeout(withKey("hang"), 2*time.Second)
 	defer cancel()
@@ -620,7 +622,7 @@ func TestRedisLostMidRun(t *testing.T) {
 		}
 		return mustStruct(t, map[string]any{"run": float64(n)}), nil
 	}
-	srv := NewServer(testTable(time.Hour, time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	srv := NewServer(testTable(time.Hour, time.Second), newRedisStore(t, client, redisstore.WithKeyPrefix(prefix)))
 	conn := startServer(t, svc, srv.UnaryServerInterceptor())
 	req := mustStruct(t, map[string]any{"amount": 1.0})
 
@@ -662,6 +664,67 @@ func TestRedisLostMidRun(t *testing.T) {
 		return err == nil
 	})
 	wantRuns(t, svc, 4)
+}
+
+// A claim that Redis stored but whose reply was lost (the connection
+// stalled until the claim timeout) is released by its owner, so the retry
+// runs at once instead of getting IDEMPOTENCY_IN_FLIGHT for the whole lease
+// while nothing runs (issue 11, item 6).
+func TestUnknownClaimOutcomeIsReleased(t *testing.T) {
+	const lease = time.Minute
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+	setup := func(t *testing.T) (*tcpProxy, *redis.Client, *grpc.ClientConn, *orders, string) {
+		direct := requireRedis(t)
+		prefix := testPrefix(t, direct)
+		proxy := startTCPProxy(t, redistest.Addr())
+		client := redis.NewClient(&redis.Options{Addr: proxy.addr, MaxRetries: -1, PoolSize: 1, ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond})
+		t.Cleanup(func() { _ = client.Close() })
+		if err := client.Ping(context.Background()).Err(); err != nil { // the pool's one connection
+			t.Fatal(err)
+		}
+		svc := &orders{}
+		srv := NewServer(testTable(time.Hour, lease), newRedisStore(t, client, redisstore.WithKeyPrefix(prefix), redisstore.WithClaimTimeout(200*time.Millisecond)))
+		return proxy, direct, startServer(t, svc, srv.UnaryServerInterceptor()), svc, prefix
+	}
+
+	t.Run("one connection stalls", func(t *testing.T) {
+		proxy, _, conn, svc, _ := setup(t)
+		proxy.stall(false)
+		_, err := invoke(withKey("stall-one"), conn, methodPay, req)
+		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+		wantRuns(t, svc, 0)
+		// The retry, at once: the claim that landed was released.
+		if _, err := invoke(withKey("stall-one"), conn, methodPay, req); err != nil {
+			t.Fatalf("retry after a claim whose reply was lost: %v (want it to run, not wait for the %v lease)", err, lease)
+		}
+		wantRuns(t, svc, 1)
+	})
+
+	t.Run("redis unreachable for a while", func(t *testing.T) {
+		proxy, direct, conn, svc, prefix := setup(t)
+		proxy.stall(true)
+		_, err := invoke(withKey("stall-all"), conn, methodPay, req)
+		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
+		stored := prefix + DeriveKey("", methodPay, "stall-all").String()
+		if n, err := direct.Exists(context.Background(), stored).Result(); err != nil || n != 1 {
+			t.Fatalf("the lost claim is not in Redis (exists=%d, %v); the test does not reproduce a stored claim", n, err)
+		}
+		proxy.unstall()
+		// Released from a timer within seconds of Redis answering again,
+		// far inside the one-minute lease.
+		start := time.Now()
+		waitFor(t, func() bool {
+			n, err := direct.Exists(context.Background(), stored).Result()
+			return err == nil && n == 0
+		})
+		if waited := time.Since(start); waited > lease/2 {
+			t.Fatalf("claim released after %v, not before the lease", waited)
+		}
+		if _, err := invoke(withKey("stall-all"), conn, methodPay, req); err != nil {
+			t.Fatalf("retry after the store recovered: %v", err)
+		}
+		wantRuns(t, svc, 1)
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -773,7 +836,7 @@ func TestRedisRoundTripsPerCall(t *testing.T) {
 	client := requireRedis(t)
 	hook := &roundTripCounter{}
 	client.AddHook(hook)
-	store := NewRedisStore(client, WithKeyPrefix(testPrefix(t, client)))
+	store := newRedisStore(t, client, redisstore.WithKeyPrefix(testPrefix(t, client)))
 	if err := store.Ready(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -804,17 +867,36 @@ func TestRedisRoundTripsPerCall(t *testing.T) {
 
 // tcpProxy forwards to a backend and can drop every connection and stop
 // listening (cut), then listen on the same address again (restore).
+// tcpProxy stands between a client and Redis so a test can cut every
+// connection (cut, restore) or stall them: a stalled connection delivers
+// commands to Redis but loses its replies, as a connection through a
+// failing network path does.
 type tcpProxy struct {
 	addr, backend string
 	mu            sync.Mutex
 	lis           net.Listener
-	conns         map[net.Conn]struct{}
+	conns         map[net.Conn]*atomic.Bool // -> stalled
+	stallNew      atomic.Bool
 	wg            sync.WaitGroup
 }
 
+// stall makes the open connections lose Redis's replies from now on, and
+// new ones too when newToo is set.
+func (p *tcpProxy) stall(newToo bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, stalled := range p.conns {
+		stalled.Store(true)
+	}
+	p.stallNew.Store(newToo)
+}
+
+// unstall lets new connections through again; stalled ones stay broken.
+func (p *tcpProxy) unstall() { p.stallNew.Store(false) }
+
 func startTCPProxy(t *testing.T, backend string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{backend: backend, conns: map[net.Conn]struct{}{}}
+	p := &tcpProxy{backend: backend, conns: map[net.Conn]*atomic.Bool{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -843,14 +925,16 @@ func (p *tcpProxy) serve(lis net.Listener) {
 				_ = in.Close()
 				continue
 			}
+			stalled := new(atomic.Bool)
+			stalled.Store(p.stallNew.Load())
 			p.mu.Lock()
-			p.conns[in], p.conns[out] = struct{}{}, struct{}{}
+			p.conns[in], p.conns[out] = stalled, stalled
 			p.mu.Unlock()
 			pipe := func(dst, src net.Conn) {
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := src.Read(buf)
-					if n > 0 {
+					if n > 0 && !(src == out && stalled.Load()) {
 						if _, werr := dst.Write(buf[:n]); werr != nil {
 							break
 						}
@@ -950,7 +1034,7 @@ func TestInFlightRetryDelay(t *testing.T) {
 		{"owner running: its deadline", now.Add(300 * time.Millisecond), 5 * time.Second, 300 * time.Millisecond},
 		{"capped", now.Add(8 * time.Second), 5 * time.Second, 5 * time.Second},
 		{"owner past its deadline: the end of its lease", now.Add(-100 * time.Millisecond), 5 * time.Second, 900 * time.Millisecond},
-		{"never a tight loop", now.Add(-5 * time.Second), 5 * time.Second, minRetryDelay},
+		{"never a tight loop", now.Add(-5 * time.Second), 5 * time.Second, MinRetryDelay},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -974,7 +1058,7 @@ func TestRedisNeverStoresTheRawKey(t *testing.T) {
 	client := requireRedis(t)
 	prefix := testPrefix(t, client)
 	svc := &orders{}
-	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	srv := NewServer(testTable(time.Hour, 10*time.Second), newRedisStore(t, client, redisstore.WithKeyPrefix(prefix)))
 	conn := startServer(t, svc, srv.UnaryServerInterceptor())
 	const secret = "alice@example.com"
 	if _, err := invoke(withKey(`"`+secret+`"`), conn, methodPay, mustStruct(t, map[string]any{"amount": 1.0})); err != nil {
@@ -1002,7 +1086,7 @@ func TestForeignRedisValueFailsClosed(t *testing.T) {
 	client := requireRedis(t)
 	prefix := testPrefix(t, client)
 	svc := &orders{}
-	srv := NewServer(testTable(time.Hour, 10*time.Second), NewRedisStore(client, WithKeyPrefix(prefix)))
+	srv := NewServer(testTable(time.Hour, 10*time.Second), newRedisStore(t, client, redisstore.WithKeyPrefix(prefix)))
 	conn := startServer(t, svc, srv.UnaryServerInterceptor())
 	if err := client.Set(context.Background(), prefix+DeriveKey("", methodPay, "k").String(), "not a govern record", time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -1022,8 +1106,8 @@ func TestStreamingAndDisabledMethodsAreNotGoverned(t *testing.T) {
 		"/s.S/Nil":      nil,
 	}
 	srv := NewServer(table, NewMemoryStore(), WithRegisterer(reg))
-	if len(srv.methods) != 0 {
-		t.Errorf("governed methods %v, want none", srv.methods)
+	if governed := GovernedMethods(srv); len(governed) != 0 {
+		t.Errorf("governed methods %v, want none", governed)
 	}
 	ran := false
 	_, err := srv.UnaryServerInterceptor()(context.Background(), &structpb.Struct{}, &grpc.UnaryServerInfo{FullMethod: "/s.S/Disabled"},
@@ -1069,14 +1153,14 @@ func TestStoreFailureLogsAreSpacedOut(t *testing.T) {
 	faulty := &faultyStore{Store: NewMemoryStore()}
 	faulty.down.Store(true)
 	reg := prometheus.NewPedanticRegistry()
-	srv := NewServer(testTable(time.Hour, 10*time.Second), faulty, WithLogger(logger), WithRegisterer(reg))
-	start := time.Now()
+	// A stopped clock: the 50 failures fall in one log interval however
+	// slow the machine.
+	now := time.Now()
+	srv := NewServer(testTable(time.Hour, 10*time.Second), faulty, WithLogger(logger), WithRegisterer(reg),
+		WithClock(func() time.Time { return now }))
 	for range 50 {
 		_, err := callDirect(context.Background(), srv, "k", &structpb.Struct{}, &orders{})
 		wantReason(t, err, codes.Unavailable, errinfo.IdempotencyStoreUnavailable)
-	}
-	if time.Since(start) >= storeLogInterval {
-		t.Skip("the machine is too slow: 50 calls took longer than the log interval")
 	}
 	mu.Lock()
 	lines := bytes.Count(buf.Bytes(), []byte("\n"))

@@ -1,4 +1,4 @@
-package idempotency
+package idempotency_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	. "github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/idempotency/redisstore"
 )
 
 // storeFactory builds a fresh, empty store and advances its clock by d
@@ -26,7 +29,7 @@ func storeFactories() []storeFactory {
 		}},
 		{name: "redis", new: func(t *testing.T) (Store, func(time.Duration)) {
 			c := requireRedis(t)
-			return NewRedisStore(c, WithKeyPrefix(testPrefix(t, c))), func(d time.Duration) { time.Sleep(d) }
+			return newRedisStore(t, c, redisstore.WithKeyPrefix(testPrefix(t, c))), func(d time.Duration) { time.Sleep(d) }
 		}},
 	}
 }
@@ -167,54 +170,15 @@ func TestDeriveKeyIsUnambiguous(t *testing.T) {
 	}
 }
 
-func TestRecordEncodingRoundTrips(t *testing.T) {
-	for _, r := range []Record{
-		{State: StateInFlight, Owner: owner(7), Fingerprint: fp(7), Deadline: time.UnixMilli(1_700_000_000_999)},
-		{State: StateFinished, Owner: owner(8), Fingerprint: fp(8), Code: codes.OK, ResponseType: "a.B", Payload: []byte{0, 1, 2}},
-		{State: StateFinished, Owner: owner(9), Fingerprint: fp(9), Code: codes.NotFound, Payload: []byte("status")},
-		{State: StateFinished, Owner: owner(9), Fingerprint: fp(9), Code: codes.OK, ResponseType: "a.Empty"},
-	} {
-		got, err := decodeRecord(appendRecord(nil, &r))
-		if err != nil {
-			t.Fatalf("decode %+v: %v", r, err)
-		}
-		if got.State != r.State || got.Owner != r.Owner || got.Fingerprint != r.Fingerprint || !got.Deadline.Equal(r.Deadline) ||
-			got.Code != r.Code || got.ResponseType != r.ResponseType || string(got.Payload) != string(r.Payload) {
-			t.Errorf("round trip: got %+v, want %+v", got, r)
-		}
-	}
-	for _, bad := range []string{"", "x", string([]byte{2, 'I'}) + string(make([]byte, 56)), string([]byte{1, 'Z'}) + string(make([]byte, 56)),
-		string([]byte{1, 'I'}) + string(make([]byte, 49)), string([]byte{1, 'F'}) + string(make([]byte, 48)) + "\x00\x00\x00\x00\x09ab"} {
-		if _, err := decodeRecord([]byte(bad)); !errors.Is(err, errCorruptRecord) {
-			t.Errorf("decodeRecord(%q) = %v, want errCorruptRecord", bad, err)
-		}
-	}
-}
-
-// FuzzDecodeRecord: whatever Redis holds under our prefix, decoding must
-// not panic.
-func FuzzDecodeRecord(f *testing.F) {
-	f.Add(appendRecord(nil, &Record{State: StateInFlight}))
-	f.Add(appendRecord(nil, &Record{State: StateFinished, ResponseType: "x.Y", Payload: []byte("p")}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(b)
-		if err == nil {
-			if again, err := decodeRecord(appendRecord(nil, &r)); err != nil || again.ResponseType != r.ResponseType || string(again.Payload) != string(r.Payload) {
-				t.Fatalf("re-encoding %q failed: %v", b, err)
-			}
-		}
-	})
-}
-
 func TestMemoryStoreIsBounded(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	s := NewMemoryStore(WithMaxEntries(memoryShards), WithMemoryClock(clock.Now)) // one entry per shard
+	s := NewMemoryStore(WithMaxEntries(MemoryShards), WithMemoryClock(clock.Now)) // one entry per shard
 	// Fill every shard with a finished record.
 	keys := make(map[int]Key)
-	for i := 0; len(keys) < memoryShards; i++ {
+	for i := 0; len(keys) < MemoryShards; i++ {
 		k := DeriveKey("", "/s.S/M", string(rune('a'+i%26))+randomHex(4))
-		sh := s.shardIndex(k)
+		sh := ShardIndex(s, k)
 		if _, ok := keys[sh]; ok {
 			continue
 		}
@@ -226,23 +190,23 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s.Len() != memoryShards {
-		t.Fatalf("Len = %d, want %d", s.Len(), memoryShards)
+	if s.Len() != MemoryShards {
+		t.Fatalf("Len = %d, want %d", s.Len(), MemoryShards)
 	}
 	// A new key evicts the finished record of its shard.
 	k0 := keys[0]
 	var newKey Key
 	for i := 0; ; i++ {
 		newKey = DeriveKey("", "/s.S/M", "new"+randomHex(4))
-		if s.shardIndex(newKey) == 0 {
+		if ShardIndex(s, newKey) == 0 {
 			break
 		}
 	}
 	if _, claimed, err := s.Claim(ctx, newKey, inFlight(owner(2), fp(2)), time.Minute); !claimed || err != nil {
 		t.Fatalf("claim into a full shard: %v %v", claimed, err)
 	}
-	if s.Len() != memoryShards {
-		t.Errorf("Len = %d after eviction, want %d", s.Len(), memoryShards)
+	if s.Len() != MemoryShards {
+		t.Errorf("Len = %d after eviction, want %d", s.Len(), MemoryShards)
 	}
 	// k0's record was evicted (else Claim would return it), and the shard
 	// now holds only newKey's live claim, which is never evicted.
@@ -263,7 +227,7 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 func TestMemoryStoreStaysConsistent(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	s := NewMemoryStore(WithMaxEntries(2*memoryShards), WithMemoryClock(clock.Now))
+	s := NewMemoryStore(WithMaxEntries(2*MemoryShards), WithMemoryClock(clock.Now))
 	keys := make([]Key, 400)
 	for i := range keys {
 		keys[i] = DeriveKey("", "/s.S/M", randomHex(4))
@@ -298,29 +262,7 @@ func TestMemoryStoreStaysConsistent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for i := range s.shards {
-		sh := &s.shards[i]
-		if len(sh.slots) > s.perShard {
-			t.Errorf("shard %d has %d slots, bound %d", i, len(sh.slots), s.perShard)
-		}
-		used := 0
-		for j := range sh.slots {
-			sl := &sh.slots[j]
-			if !sl.used {
-				continue
-			}
-			used++
-			if idx, ok := sh.index[sl.key]; !ok || int(idx) != j {
-				t.Errorf("shard %d slot %d holds a key the index maps to %d (%v)", i, j, idx, ok)
-			}
-		}
-		if used != len(sh.index) {
-			t.Errorf("shard %d: %d used slots, %d index entries", i, used, len(sh.index))
-		}
-		for k, idx := range sh.index {
-			if sh.slots[idx].key != k || s.shardIndex(k) != i {
-				t.Errorf("shard %d: index entry points at the wrong slot or shard", i)
-			}
-		}
+	for _, problem := range MemoryStoreProblems(s) {
+		t.Error(problem)
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 func Example() {
 	// Two calls per second with a burst of two, counted in this process.
-	// Add ratelimit.WithRedis(client) and Scope: policy.ScopeDistributed
-	// to share the budget across replicas.
+	// Add ratelimit.WithStore(redislimit.New(client)) and Scope:
+	// policy.ScopeDistributed to share the budget across replicas.
 	l := ratelimit.New("/shop.v1.Orders/Create", policy.RateLimit{RPS: 2, Burst: 2})
 	for i := range 3 {
 		if err := l.Allow(context.Background()); err != nil {

@@ -2,56 +2,43 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
 )
 
-// DefaultKeyPrefix prefixes the Redis keys of distributed limits.
+// DefaultKeyPrefix prefixes the keys of distributed limits in their Store.
 const DefaultKeyPrefix = "govern:ratelimit:"
 
-// DefaultRedisTimeout bounds one distributed admission round trip; past it
+// DefaultStoreTimeout bounds one distributed admission round trip; past it
 // the call is admitted (or not) by the local limiter instead.
-const DefaultRedisTimeout = 50 * time.Millisecond
+const DefaultStoreTimeout = 50 * time.Millisecond
 
-// DefaultRedisRetryAfter is how long a limiter counts locally after a
-// failed Redis round trip before it tries Redis again, so that a Redis
-// outage does not add a Redis timeout to every call.
-const DefaultRedisRetryAfter = time.Second
+// DefaultStoreRetryAfter is how long a limiter counts locally after a
+// failed Store round trip before it tries the Store again, so that an
+// outage does not add a Store timeout to every call.
+const DefaultStoreRetryAfter = time.Second
 
-// gcraScript is the distributed admission: GCRA (generic cell rate
-// algorithm) over one key holding the theoretical arrival time (TAT) in
-// microseconds of the Redis server clock, so replicas with skewed clocks
-// agree. One EVALSHA per call, one round trip.
-//
-// KEYS[1] the method's key; ARGV[1] emission interval (µs per call);
-// ARGV[2] burst. Returns {1, 0} when admitted, {0, µs until a call would
-// be admitted} when rejected.
-var gcraScript = redis.NewScript(`
-local emission = tonumber(ARGV[1])
-local tolerance = emission * tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then tat = now end
-local new_tat = tat + emission
-local allow_at = new_tat - tolerance
-if allow_at > now then
-  return {0, math.ceil(allow_at - now)}
-end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, 0}
-`)
+// Store keeps the state of DISTRIBUTED limits, shared by every replica of a
+// service: runtime/ratelimit/redislimit implements it on Redis or a Redis
+// Cluster. It lives behind this interface so that a binary without
+// distributed limits does not link a Redis client.
+type Store interface {
+	// Admit takes one call from the budget kept under key: rps calls per
+	// second with bursts of burst (GCRA, on one clock for every replica).
+	// It reports whether the call is admitted and, when it is not, how
+	// long until a call would be. An error means the store did not
+	// answer; the limiter then counts locally.
+	Admit(ctx context.Context, key string, rps float64, burst int) (admitted bool, retryAfter time.Duration, err error)
+}
 
 // Limiter admits the calls of one method. It is safe for concurrent use.
 type Limiter struct {
@@ -59,24 +46,23 @@ type Limiter struct {
 	policy policy.RateLimit
 	local  *rate.Limiter
 
-	redis        redis.UniversalClient
+	store        Store
 	key          string
-	emissionUS   string
-	burst        string
-	redisTimeout time.Duration
+	storeTimeout time.Duration
 	retryAfter   time.Duration
 	onFallback   func(error)
-	// redisDownUntil (Unix ns) skips Redis after a failure.
-	redisDownUntil atomic.Int64
+	// storeDownUntil (Unix ns) skips the store after a failure.
+	storeDownUntil atomic.Int64
 }
 
 // Option configures a Limiter.
 type Option func(*Limiter)
 
-// WithRedis sets the client of DISTRIBUTED limits. Without it a
-// DISTRIBUTED policy counts locally, per replica.
-func WithRedis(client redis.UniversalClient) Option {
-	return func(l *Limiter) { l.redis = client }
+// WithStore sets the shared store of DISTRIBUTED limits (for Redis,
+// redislimit.New(client)). Without it a DISTRIBUTED policy counts locally,
+// per replica.
+func WithStore(store Store) Option {
+	return func(l *Limiter) { l.store = store }
 }
 
 // WithKeyPrefix replaces DefaultKeyPrefix; runtime/governance adds the
@@ -85,19 +71,21 @@ func WithKeyPrefix(prefix string) Option {
 	return func(l *Limiter) { l.key = prefix }
 }
 
-// WithRedisTimeout replaces DefaultRedisTimeout.
-func WithRedisTimeout(d time.Duration) Option {
-	return func(l *Limiter) { l.redisTimeout = d }
+// WithStoreTimeout replaces DefaultStoreTimeout.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(l *Limiter) { l.storeTimeout = d }
 }
 
-// WithRedisRetryAfter replaces DefaultRedisRetryAfter; zero tries Redis on
-// every call.
-func WithRedisRetryAfter(d time.Duration) Option {
+// WithStoreRetryAfter replaces DefaultStoreRetryAfter; zero tries the store
+// on every call.
+func WithStoreRetryAfter(d time.Duration) Option {
 	return func(l *Limiter) { l.retryAfter = d }
 }
 
-// WithFallbackHook calls fn with the Redis error each time a distributed
-// admission falls back to the local limiter.
+// WithFallbackHook calls fn with the store's error each time a distributed
+// admission falls back to the local limiter because the store failed. A
+// caller whose own context ended is not a store failure and does not call
+// it.
 func WithFallbackHook(fn func(error)) Option {
 	return func(l *Limiter) { l.onFallback = fn }
 }
@@ -105,7 +93,7 @@ func WithFallbackHook(fn func(error)) Option {
 // New returns the limiter of method (a full method name) for policy p.
 // RPS <= 0 admits everything; Burst <= 0 defaults to max(1, ceil(RPS)).
 func New(method string, p policy.RateLimit, opts ...Option) *Limiter {
-	l := &Limiter{method: method, policy: p, key: DefaultKeyPrefix, redisTimeout: DefaultRedisTimeout, retryAfter: DefaultRedisRetryAfter}
+	l := &Limiter{method: method, policy: p, key: DefaultKeyPrefix, storeTimeout: DefaultStoreTimeout, retryAfter: DefaultStoreRetryAfter}
 	for _, o := range opts {
 		o(l)
 	}
@@ -118,16 +106,12 @@ func New(method string, p policy.RateLimit, opts ...Option) *Limiter {
 	}
 	l.local = rate.NewLimiter(limit, l.policy.Burst)
 	l.key += method
-	if l.policy.RPS > 0 {
-		l.emissionUS = strconv.FormatFloat(1e6/l.policy.RPS, 'f', 3, 64)
-	}
-	l.burst = strconv.Itoa(l.policy.Burst)
 	return l
 }
 
-// Distributed reports whether admissions go through Redis.
+// Distributed reports whether admissions go through the shared store.
 func (l *Limiter) Distributed() bool {
-	return l.policy.Scope == policy.ScopeDistributed && l.redis != nil && l.policy.RPS > 0
+	return l.policy.Scope == policy.ScopeDistributed && l.store != nil && l.policy.RPS > 0
 }
 
 // Policy returns the resolved policy the limiter enforces.
@@ -135,10 +119,13 @@ func (l *Limiter) Policy() policy.RateLimit { return l.policy }
 
 // Allow admits one call, or returns RESOURCE_EXHAUSTED with ErrorInfo
 // reason RATE_LIMITED and a RetryInfo delay. A LOCAL limit allocates
-// nothing when it admits. A DISTRIBUTED limit asks Redis in one round trip
-// and falls back to the local limiter when Redis fails or is slower than
-// the Redis timeout, then keeps counting locally for the Redis retry
-// interval before asking Redis again.
+// nothing when it admits. A DISTRIBUTED limit asks the store in one round
+// trip and falls back to the local limiter when the store fails or is
+// slower than the store timeout, then keeps counting locally for the store
+// retry interval before asking it again. A caller whose context ends while
+// the store is asked gets its context's status (CANCELLED or
+// DEADLINE_EXCEEDED): its giving up says nothing about the store, so it
+// never switches other callers to the local limiter.
 func (l *Limiter) Allow(ctx context.Context) error {
 	return l.AllowAt(ctx, time.Now())
 }
@@ -146,15 +133,17 @@ func (l *Limiter) Allow(ctx context.Context) error {
 // AllowAt is Allow for a call arriving at now, for callers that have read
 // the clock already.
 func (l *Limiter) AllowAt(ctx context.Context, now time.Time) error {
-	if l.Distributed() && now.UnixNano() >= l.redisDownUntil.Load() {
-		admitted, retryAfter, err := l.allowRedis(ctx)
-		if err == nil {
-			if admitted {
-				return nil
-			}
+	if l.Distributed() && now.UnixNano() >= l.storeDownUntil.Load() {
+		admitted, retryAfter, err := l.allowShared(ctx)
+		switch {
+		case err == nil && admitted:
+			return nil
+		case err == nil:
 			return l.rejection(retryAfter)
+		case ctx.Err() != nil:
+			return status.FromContextError(ctx.Err()).Err()
 		}
-		l.redisDownUntil.Store(now.Add(l.retryAfter).UnixNano())
+		l.storeDownUntil.Store(now.Add(l.retryAfter).UnixNano())
 		if l.onFallback != nil {
 			l.onFallback(err)
 		}
@@ -165,17 +154,14 @@ func (l *Limiter) AllowAt(ctx context.Context, now time.Time) error {
 	return l.rejection(l.localRetryAfter())
 }
 
-func (l *Limiter) allowRedis(ctx context.Context) (admitted bool, retryAfter time.Duration, err error) {
-	ctx, cancel := context.WithTimeout(ctx, l.redisTimeout)
+func (l *Limiter) allowShared(ctx context.Context) (admitted bool, retryAfter time.Duration, err error) {
+	sctx, cancel := context.WithTimeout(ctx, l.storeTimeout)
 	defer cancel()
-	res, err := gcraScript.Run(ctx, l.redis, []string{l.key}, l.emissionUS, l.burst).Int64Slice()
+	admitted, retryAfter, err = l.store.Admit(sctx, l.key, l.policy.RPS, l.policy.Burst)
 	if err != nil {
-		return false, 0, fmt.Errorf("ratelimit: distributed admission of %s through Redis failed (counting locally instead; check the Redis address): %w", l.method, err)
+		return false, 0, fmt.Errorf("ratelimit: distributed admission of %s failed (counting locally instead; check the store's address): %w", l.method, err)
 	}
-	if len(res) != 2 {
-		return false, 0, errors.New("ratelimit: unexpected reply from the GCRA script; was the key written by something else?")
-	}
-	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
+	return admitted, retryAfter, nil
 }
 
 // localRetryAfter is the time until the local bucket holds one token.

@@ -2,28 +2,20 @@ package ratelimit
 
 import (
 	"context"
-	"fmt"
-	"sync"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/govkit/govern/internal/redistest"
 	"github.com/govkit/govern/runtime/errinfo"
 	"github.com/govkit/govern/runtime/policy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func uniquePrefix(t *testing.T) string {
-	t.Helper()
-	return fmt.Sprintf("govern-test:%s:%d:", t.Name(), time.Now().UnixNano())
-}
 
 func assertRateLimited(t *testing.T, err error) {
 	t.Helper()
@@ -67,55 +59,19 @@ func TestNoRateAdmitsAll(t *testing.T) {
 	}
 }
 
-func TestDistributedSharedAcrossReplicas(t *testing.T) {
-	client := redistest.Client(t)
-	prefix := uniquePrefix(t)
-	p := policy.RateLimit{RPS: 0.5, Burst: 4, Scope: policy.ScopeDistributed}
-	replicas := []*Limiter{
-		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second)),
-		New("/t.S/M", p, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second)),
-	}
-	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
-	var admitted, rejected atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Go(func() {
-			err := replicas[i%2].Allow(context.Background())
-			switch {
-			case err == nil:
-				admitted.Add(1)
-			case errinfo.Is(err, errinfo.RateLimited):
-				rejected.Add(1)
-			default:
-				t.Errorf("unexpected error: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if admitted.Load() != 4 || rejected.Load() != 6 {
-		t.Fatalf("admitted %d rejected %d over two replicas, want 4 and 6 (one shared burst)", admitted.Load(), rejected.Load())
-	}
-	err := replicas[0].Allow(context.Background())
-	assertRateLimited(t, err)
-	if ra := errinfo.RetryAfter(err); ra > 2*time.Second {
-		t.Errorf("RetryAfter = %v, want at most one emission interval (2s)", ra)
-	}
+// stubStore is a ratelimit.Store whose answer the test controls.
+type stubStore struct {
+	calls atomic.Int32
+	admit func(ctx context.Context) (bool, time.Duration, error)
 }
 
-func TestDistributedRefills(t *testing.T) {
-	client := redistest.Client(t)
-	prefix := uniquePrefix(t)
-	l := New("/t.S/M", policy.RateLimit{RPS: 2, Burst: 1, Scope: policy.ScopeDistributed}, WithRedis(client), WithKeyPrefix(prefix), WithRedisTimeout(5*time.Second))
-	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
-	if err := l.Allow(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	err := l.Allow(context.Background())
-	assertRateLimited(t, err)
-	time.Sleep(errinfo.RetryAfter(err) + 5*time.Millisecond)
-	if err := l.Allow(context.Background()); err != nil {
-		t.Fatalf("not admitted after the RetryInfo delay: %v", err)
-	}
+func (s *stubStore) Admit(ctx context.Context, _ string, _ float64, _ int) (bool, time.Duration, error) {
+	s.calls.Add(1)
+	return s.admit(ctx)
+}
+
+func errDown(context.Context) (bool, time.Duration, error) {
+	return false, 0, errors.New("connection refused")
 }
 
 func TestDistributedFallsBackToLocal(t *testing.T) {
@@ -124,29 +80,25 @@ func TestDistributedFallsBackToLocal(t *testing.T) {
 		retryAfter    time.Duration
 		wantFallbacks int32
 	}{
-		{"retry Redis on every call", 0, 4},
-		{"skip Redis for the retry interval", time.Hour, 1},
+		{"retry the store on every call", 0, 4},
+		{"skip the store for the retry interval", time.Hour, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Nothing listens on port 1: every Redis call fails fast.
-			client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond,
-				DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
-			t.Cleanup(func() { _ = client.Close() })
 			var fallbacks atomic.Int32
 			l := New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 3, Scope: policy.ScopeDistributed},
-				WithRedis(client), WithRedisRetryAfter(tt.retryAfter), WithFallbackHook(func(err error) {
+				WithStore(&stubStore{admit: errDown}), WithStoreRetryAfter(tt.retryAfter), WithFallbackHook(func(err error) {
 					if err == nil {
 						t.Error("fallback hook called without an error")
 					}
 					fallbacks.Add(1)
 				}))
 			if !l.Distributed() {
-				t.Fatal("limiter with a Redis client and DISTRIBUTED scope is not distributed")
+				t.Fatal("limiter with a store and DISTRIBUTED scope is not distributed")
 			}
 			for i := range 3 {
 				if err := l.Allow(context.Background()); err != nil {
-					t.Fatalf("call %d rejected with Redis down: %v", i+1, err)
+					t.Fatalf("call %d rejected with the store down: %v", i+1, err)
 				}
 			}
 			assertRateLimited(t, l.Allow(context.Background()))
@@ -154,6 +106,80 @@ func TestDistributedFallsBackToLocal(t *testing.T) {
 				t.Fatalf("fallback hook called %d times, want %d", fallbacks.Load(), tt.wantFallbacks)
 			}
 		})
+	}
+}
+
+// A caller whose own context ends while the store is asked is not a store
+// failure: it gets its context's status, and the next caller still asks the
+// store instead of counting locally for the retry interval.
+func TestCallerContextEndDoesNotTripFallback(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  func(t *testing.T) context.Context
+		want codes.Code
+	}{
+		{"cancelled", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx
+		}, codes.Canceled},
+		{"deadline", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx
+		}, codes.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &stubStore{admit: func(ctx context.Context) (bool, time.Duration, error) {
+				if _, ok := ctx.Value(answerNow{}).(bool); ok {
+					return true, 0, nil
+				}
+				<-ctx.Done() // a store slower than the caller's patience
+				return false, 0, ctx.Err()
+			}}
+			var fallbacks atomic.Int32
+			l := New("/t.S/M", policy.RateLimit{RPS: 1, Burst: 1, Scope: policy.ScopeDistributed},
+				WithStore(store), WithStoreTimeout(time.Hour), WithStoreRetryAfter(time.Hour),
+				WithFallbackHook(func(error) { fallbacks.Add(1) }))
+			if err := l.Allow(tt.ctx(t)); status.Code(err) != tt.want {
+				t.Fatalf("caller whose context ended got %v, want %v", err, tt.want)
+			}
+			if n := fallbacks.Load(); n != 0 {
+				t.Fatalf("the caller's own context end counted as %d store failures", n)
+			}
+			// The next caller must reach the store, not the local limiter.
+			for i := range 3 {
+				if err := l.Allow(context.WithValue(context.Background(), answerNow{}, true)); err != nil {
+					t.Fatalf("call %d after the cancelled one: %v (counted locally: the store was marked down)", i+1, err)
+				}
+			}
+			if got := store.calls.Load(); got != 4 {
+				t.Fatalf("store asked %d times, want 4: the calls after the cancelled one skipped it", got)
+			}
+		})
+	}
+}
+
+// answerNow makes stubStore answer at once in TestCallerContextEndDoesNotTripFallback.
+type answerNow struct{}
+
+// A store slower than the store timeout is a store failure: the caller is
+// admitted by the local limiter and the fallback is counted.
+func TestSlowStoreTripsFallback(t *testing.T) {
+	store := &stubStore{admit: func(ctx context.Context) (bool, time.Duration, error) {
+		<-ctx.Done()
+		return false, 0, ctx.Err()
+	}}
+	var fallbacks atomic.Int32
+	l := New("/t.S/M", policy.RateLimit{RPS: 1, Burst: 1, Scope: policy.ScopeDistributed},
+		WithStore(store), WithStoreTimeout(10*time.Millisecond), WithStoreRetryAfter(time.Hour),
+		WithFallbackHook(func(error) { fallbacks.Add(1) }))
+	if err := l.Allow(context.Background()); err != nil {
+		t.Fatalf("call with a slow store was not admitted locally: %v", err)
+	}
+	if fallbacks.Load() != 1 {
+		t.Fatalf("fallbacks = %d, want 1", fallbacks.Load())
 	}
 }
 

@@ -1,0 +1,144 @@
+// Package redishealth tells the Redis-backed stores (idempotency, rate
+// limits) whether their Redis or Redis Cluster can serve them, for
+// readiness checks and metrics: available, degraded (every slot is served
+// but a node is down, so a further failure would cost availability), or
+// unavailable (some keys cannot be served), naming the nodes at fault.
+package redishealth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// State is how well a Redis deployment can serve a store.
+type State int
+
+const (
+	// Available: every node answers.
+	Available State = iota
+	// Degraded: every slot has a primary that answers, but a node is
+	// failing (a replica, or a former primary after a failover).
+	Degraded
+	// Unavailable: some keys cannot be read or written (a primary is
+	// down and not yet replaced, or the only Redis does not answer).
+	Unavailable
+)
+
+// String returns the state's metric label value.
+func (s State) String() string {
+	switch s {
+	case Available:
+		return "available"
+	case Degraded:
+		return "degraded"
+	default:
+		return "unavailable"
+	}
+}
+
+// States lists every state, in the order of their values.
+var States = [...]State{Available, Degraded, Unavailable}
+
+// Report is the outcome of one Probe.
+type Report struct {
+	State State
+	// Problems name each failing node and what is wrong, sorted.
+	Problems []string
+}
+
+// Err returns nil unless the state is Unavailable; then an error naming
+// every failing node, for /readyz?verbose.
+func (r Report) Err() error {
+	if r.State != Unavailable {
+		return nil
+	}
+	if len(r.Problems) == 0 {
+		return errors.New("redis is unavailable")
+	}
+	return errors.New("redis is unavailable: " + strings.Join(r.Problems, "; "))
+}
+
+// Probe asks client how well it can serve keys: a PING for one Redis; for a
+// Redis Cluster, a PING to every primary and the cluster's own view of its
+// shards (CLUSTER SHARDS), so that a killed primary is reported from the
+// moment it stops answering until its replica is promoted, and a failed
+// replica or former primary after that.
+func Probe(ctx context.Context, client redis.UniversalClient) Report {
+	cluster, ok := client.(*redis.ClusterClient)
+	if !ok {
+		if err := client.Ping(ctx).Err(); err != nil {
+			return Report{State: Unavailable, Problems: []string{fmt.Sprintf("redis does not answer: %v", err)}}
+		}
+		return Report{State: Available}
+	}
+	return probeCluster(ctx, cluster)
+}
+
+func probeCluster(ctx context.Context, cluster *redis.ClusterClient) Report {
+	var (
+		mu  sync.Mutex
+		rep Report
+	)
+	add := func(state State, format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		rep.State = max(rep.State, state)
+		rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+	}
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		if err := node.Ping(ctx).Err(); err != nil {
+			add(Unavailable, "primary %s does not answer: %v", node.Options().Addr, err)
+		}
+		return nil
+	})
+	if err != nil {
+		add(Unavailable, "cluster state unknown: %v", err)
+	}
+	shards, err := cluster.ClusterShards(ctx).Result()
+	if err != nil {
+		add(Unavailable, "CLUSTER SHARDS failed: %v", err)
+		return sorted(rep)
+	}
+	for _, shard := range shards {
+		slots := slotRanges(shard.Slots)
+		primaryOnline := false
+		for _, n := range shard.Nodes {
+			addr := fmt.Sprintf("%s:%d", n.IP, n.Port)
+			online := n.Health == "online"
+			switch {
+			case n.Role == "master" && online:
+				primaryOnline = true
+			case n.Role == "master" && len(shard.Slots) > 0:
+				add(Unavailable, "primary %s of slots %s is %s", addr, slots, n.Health)
+			case !online:
+				add(Degraded, "node %s (%s, slots %s) is %s", addr, n.Role, slots, n.Health)
+			}
+		}
+		if !primaryOnline && len(shard.Slots) > 0 {
+			add(Unavailable, "slots %s have no primary online", slots)
+		}
+	}
+	return sorted(rep)
+}
+
+func sorted(r Report) Report {
+	sort.Strings(r.Problems)
+	return r
+}
+
+func slotRanges(ranges []redis.SlotRange) string {
+	if len(ranges) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ranges))
+	for i, r := range ranges {
+		parts[i] = fmt.Sprintf("%d-%d", r.Start, r.End)
+	}
+	return strings.Join(parts, ",")
+}

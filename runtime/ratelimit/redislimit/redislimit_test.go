@@ -1,0 +1,153 @@
+package redislimit_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/govkit/govern/internal/redistest"
+	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/policy"
+	"github.com/govkit/govern/runtime/ratelimit"
+	"github.com/govkit/govern/runtime/ratelimit/redislimit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func uniquePrefix(t *testing.T) string {
+	t.Helper()
+	return fmt.Sprintf("govern-test:%s:%d:", t.Name(), time.Now().UnixNano())
+}
+
+func assertRateLimited(t *testing.T, err error) {
+	t.Helper()
+	if status.Code(err) != codes.ResourceExhausted || !errinfo.Is(err, errinfo.RateLimited) {
+		t.Fatalf("got %v, want RESOURCE_EXHAUSTED with reason RATE_LIMITED", err)
+	}
+	if errinfo.RetryAfter(err) <= 0 {
+		t.Fatalf("rejection carries no RetryInfo delay: %v", err)
+	}
+}
+
+func TestDistributedSharedAcrossReplicas(t *testing.T) {
+	client := redistest.Client(t)
+	prefix := uniquePrefix(t)
+	p := policy.RateLimit{RPS: 0.5, Burst: 4, Scope: policy.ScopeDistributed}
+	store := redislimit.New(client)
+	replicas := []*ratelimit.Limiter{
+		ratelimit.New("/t.S/M", p, ratelimit.WithStore(store), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second)),
+		ratelimit.New("/t.S/M", p, ratelimit.WithStore(store), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second)),
+	}
+	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
+	var admitted, rejected atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			err := replicas[i%2].Allow(context.Background())
+			switch {
+			case err == nil:
+				admitted.Add(1)
+			case errinfo.Is(err, errinfo.RateLimited):
+				rejected.Add(1)
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if admitted.Load() != 4 || rejected.Load() != 6 {
+		t.Fatalf("admitted %d rejected %d over two replicas, want 4 and 6 (one shared burst)", admitted.Load(), rejected.Load())
+	}
+	err := replicas[0].Allow(context.Background())
+	assertRateLimited(t, err)
+	if ra := errinfo.RetryAfter(err); ra > 2*time.Second {
+		t.Errorf("RetryAfter = %v, want at most one emission interval (2s)", ra)
+	}
+}
+
+func TestDistributedRefills(t *testing.T) {
+	client := redistest.Client(t)
+	prefix := uniquePrefix(t)
+	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 2, Burst: 1, Scope: policy.ScopeDistributed},
+		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second))
+	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
+	if err := l.Allow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := l.Allow(context.Background())
+	assertRateLimited(t, err)
+	time.Sleep(errinfo.RetryAfter(err) + 5*time.Millisecond)
+	if err := l.Allow(context.Background()); err != nil {
+		t.Fatalf("not admitted after the RetryInfo delay: %v", err)
+	}
+}
+
+func TestRedisDownFallsBackToLocal(t *testing.T) {
+	// Nothing listens on port 1: every Redis call fails fast.
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond,
+		DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
+	t.Cleanup(func() { _ = client.Close() })
+	var fallbacks atomic.Int32
+	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 2, Scope: policy.ScopeDistributed},
+		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithStoreRetryAfter(0),
+		ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
+	for i := range 2 {
+		if err := l.Allow(context.Background()); err != nil {
+			t.Fatalf("call %d rejected with Redis down: %v", i+1, err)
+		}
+	}
+	assertRateLimited(t, l.Allow(context.Background()))
+	if fallbacks.Load() != 3 {
+		t.Fatalf("fallbacks = %d, want 3", fallbacks.Load())
+	}
+	if err := redislimit.New(client).Ready(context.Background()); err == nil {
+		t.Fatal("Ready passed with Redis down")
+	}
+}
+
+// A caller that cancels while Redis is asked gets CANCELLED and does not
+// switch the other callers to local counting (issue 11, item 5).
+func TestCancelledCallerKeepsRedis(t *testing.T) {
+	client := redistest.Client(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
+	prefix := uniquePrefix(t)
+	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
+	var fallbacks atomic.Int32
+	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 2, Scope: policy.ScopeDistributed},
+		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix),
+		ratelimit.WithStoreTimeout(5*time.Second), ratelimit.WithStoreRetryAfter(time.Hour),
+		ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Allow(ctx); status.Code(err) != codes.Canceled {
+		t.Fatalf("cancelled caller got %v, want CANCELLED", err)
+	}
+	// Had the cancelled call marked Redis down, the local bucket (burst 2)
+	// would admit two more calls; Redis admits two, then rejects.
+	for i := range 2 {
+		if err := l.Allow(context.Background()); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	assertRateLimited(t, l.Allow(context.Background()))
+	if fallbacks.Load() != 0 {
+		t.Fatalf("fallbacks = %d after a cancelled caller, want 0", fallbacks.Load())
+	}
+	if n, err := client.Exists(context.Background(), prefix+"/t.S/M").Result(); err != nil || n != 1 {
+		t.Fatalf("the limit's key is not in Redis (exists=%d, %v): the calls were counted locally", n, err)
+	}
+}
+
+func TestReady(t *testing.T) {
+	client := redistest.Client(t)
+	if err := redislimit.New(client).Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
