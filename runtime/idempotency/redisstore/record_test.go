@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/idempotency"
 )
 
