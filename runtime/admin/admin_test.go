@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -206,9 +207,10 @@ func TestPprof(t *testing.T) {
 		{path: "/debug/pprof/goroutine?debug=1", wantCode: 200, wantBody: "goroutine profile:"},
 		{path: "/debug/pprof/heap?gc=1", wantCode: 200},
 		{path: "/debug/pprof/cmdline", wantCode: 200},
-		{path: "/debug/pprof/profile?seconds=0.05", wantCode: 200},
 		{path: "/debug/pprof/trace?seconds=0.05", wantCode: 200},
-		{path: "/debug/pprof/profile?seconds=-1", wantCode: 400},
+		{path: "/debug/pprof/profile?seconds=-1", wantCode: 400, wantBody: "not a positive number"},
+		{path: "/debug/pprof/profile?seconds=61", wantCode: 400, wantBody: "cap"},
+		{path: "/debug/pprof/trace?seconds=3600", wantCode: 400, wantBody: "cap"},
 		{path: "/debug/pprof/nosuch", wantCode: 404},
 	}
 	for _, tt := range tests {
@@ -236,6 +238,88 @@ func TestMountSharesAnExplicitMux(t *testing.T) {
 		code, body, _ := get(t, mux, path)
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q, want 200 containing %q", path, code, body, want)
+		}
+	}
+}
+
+// TestPprofAsLongAsTheWriteTimeout serves the admin handler from a real
+// http.Server whose WriteTimeout equals the requested profile duration,
+// the case of a 60s profile on serve.NewHTTPServer's 60s WriteTimeout: the
+// profile, trace and delta profile must arrive whole, not as an EOF. It
+// also checks /symbol, which go tool pprof POSTs to.
+func TestPprofAsLongAsTheWriteTimeout(t *testing.T) {
+	srv := httptest.NewUnstartedServer(New(WithPprof()))
+	srv.Config.WriteTimeout = time.Second
+	srv.Start()
+	t.Cleanup(srv.Close) // after the parallel subtests
+	client := srv.Client()
+
+	for _, path := range []string{"/debug/pprof/profile?seconds=1", "/debug/pprof/trace?seconds=1", "/debug/pprof/allocs?seconds=1"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel() // the CPU profile, the trace and the delta profile can run together
+			resp, err := client.Get(srv.URL + path)
+			if err != nil {
+				t.Fatalf("GET %s: %v (the write deadline cut the answer)", path, err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != 200 || len(body) == 0 {
+				t.Fatalf("GET %s = %d, %d bytes, %v; want 200 with the whole profile", path, resp.StatusCode, len(body), err)
+			}
+		})
+	}
+	t.Run("symbol", func(t *testing.T) {
+		t.Parallel()
+		resp, err := client.Post(srv.URL+"/debug/pprof/symbol", "text/plain", strings.NewReader("0x1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "num_symbols: 1") {
+			t.Fatalf("POST /debug/pprof/symbol = %d %q", resp.StatusCode, body)
+		}
+	})
+}
+
+// TestHealthzHangingDatabaseShowsItsWait: /healthz on a database that
+// hangs past the probe's timeout reports the real wait as db_ping_ms (with
+// the check's error), never 0, both for the probe whose run hangs and for a
+// probe that joins that run.
+func TestHealthzHangingDatabaseShowsItsWait(t *testing.T) {
+	checks := health.New(health.WithCacheTTL(0))
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	if err := checks.Register("postgres", func(context.Context) error {
+		once.Do(func() { close(entered) })
+		<-release // a database that hangs and ignores ctx
+		return nil
+	}, health.AsDatabase(), health.WithTimeout(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	const probeTimeout = 30 * time.Millisecond
+	h := New(WithChecks(checks), WithProbeTimeout(probeTimeout))
+	probe := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	first := make(chan answer, 1)
+	go func() { code, body := probe(); first <- answer{code, body} }()
+	<-entered
+	second, secondBody := probe()
+	close(release)
+	for i, a := range []answer{{second, secondBody}, <-first} {
+		var sum Summary
+		if err := json.Unmarshal([]byte(a.body), &sum); err != nil {
+			t.Fatalf("decoding %s: %v", a.body, err)
+		}
+		if a.code != 503 || sum.DBPingMS == nil || *sum.DBPingMS < float64(probeTimeout.Milliseconds()) || sum.Checks["postgres"].Error == "" {
+			t.Errorf("probe %d: /healthz = %d %s, want 503 with db_ping_ms >= %v and the check's error", i, a.code, a.body, probeTimeout)
 		}
 	}
 }

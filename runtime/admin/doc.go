@@ -14,9 +14,17 @@
 //
 // Why an explicit mux: routes registered on http.DefaultServeMux leak onto
 // every server that serves it, which is how pprof ends up on a public port.
-// For the same reason this package does not import net/http/pprof (its init
-// registers on DefaultServeMux); its pprof handlers are built on
-// runtime/pprof and runtime/trace directly and exist only on this handler.
+// The pprof endpoints are net/http/pprof's exported handlers mounted on this
+// handler's own mux. Importing net/http/pprof also registers them on
+// DefaultServeMux in its init; that is inert because nothing in a governed
+// binary serves DefaultServeMux (govern-lint's defaultservemux analyzer
+// reports every way to serve it, and reports blank imports of
+// net/http/pprof, while this named import is for the API). Rebuilding them on
+// runtime/pprof would lose what they do right: a CPU profile or trace
+// extends the connection's write deadline by its duration, so a 60s profile
+// on a server with a 60s WriteTimeout arrives whole instead of as an EOF;
+// traces stream; /symbol and ?seconds= delta profiles work as go tool pprof
+// expects. ?seconds= above MaxProfileDuration (60s) is refused with 400.
 //
 // The checks come from runtime/health, the same registry the grpc.health.v1
 // server reports from, so HTTP and gRPC health never disagree. Probes are

@@ -40,7 +40,10 @@ type Result struct {
 	Status Status
 	// Err is the check's error, nil when Status is StatusOK.
 	Err error
-	// Duration is how long the check ran (its timeout when it timed out).
+	// Duration is how long the check ran. For a check that has not
+	// returned (it outlived its timeout, or the probe stopped waiting) it is
+	// how long it has been running so far: a hanging dependency shows its
+	// real wait, never 0.
 	Duration time.Duration
 	// CheckedAt is when the result was produced; cached results keep it.
 	CheckedAt time.Time
@@ -351,6 +354,9 @@ type check struct {
 	hasCache bool
 	// inflight is closed when the current run finishes; nil when idle.
 	inflight chan struct{}
+	// runStart is when the current run (in flight or stuck) started, so a
+	// probe that stops waiting reports the real wait, never 0.
+	runStart time.Time
 	// stuck is set while a run that outlived its timeout is still
 	// executing; no new run starts until it returns, so a hung dependency
 	// cannot pile up goroutines.
@@ -367,6 +373,11 @@ func (ch *check) fresh(now time.Time, ttl time.Duration) (Result, bool) {
 	return Result{}, false
 }
 
+// result returns the cached result, or waits for the run in flight (joining
+// it or starting it) until it ends or ctx does. The run itself is detached
+// from ctx: one impatient probe must not fail the shared, cached result for
+// everybody. A probe that stops waiting, and a probe of a check still
+// running past its timeout, report how long the check has been running.
 func (ch *check) result(ctx context.Context, now func() time.Time, ttl time.Duration) Result {
 	ch.mu.Lock()
 	if ch.hasCache && now().Sub(ch.cached.CheckedAt) < ttl {
@@ -374,45 +385,50 @@ func (ch *check) result(ctx context.Context, now func() time.Time, ttl time.Dura
 		ch.mu.Unlock()
 		return r
 	}
-	if wait := ch.inflight; wait != nil {
-		ch.mu.Unlock()
-		select {
-		case <-wait:
-			ch.mu.Lock()
-			r := ch.cached
-			ch.mu.Unlock()
-			return r
-		case <-ctx.Done():
-			return ch.failed(now(), 0, fmt.Errorf("probe gave up waiting for check %q: %w", ch.name, ctx.Err()))
-		}
-	}
 	if ch.stuck {
-		r := ch.failed(now(), ch.timeout, fmt.Errorf("check %q is still running after its %v timeout: %w", ch.name, ch.timeout, context.DeadlineExceeded))
+		at := now()
+		wait := at.Sub(ch.runStart)
+		r := ch.failed(at, wait, fmt.Errorf("check %q has been running for %v, past its %v timeout: %w", ch.name, wait.Round(time.Millisecond), ch.timeout, context.DeadlineExceeded))
 		ch.cached, ch.hasCache = r, true
 		ch.mu.Unlock()
 		return r
 	}
-	done := make(chan struct{})
-	ch.inflight = done
+	done := ch.inflight
+	if done == nil {
+		done = make(chan struct{})
+		ch.inflight, ch.runStart = done, now()
+		go ch.run(context.WithoutCancel(ctx), now, ch.runStart, done)
+	}
+	started := ch.runStart
 	ch.mu.Unlock()
 
-	r := ch.execute(ctx, now)
+	select {
+	case <-done:
+		ch.mu.Lock()
+		r := ch.cached
+		ch.mu.Unlock()
+		return r
+	case <-ctx.Done():
+		at := now()
+		wait := at.Sub(started)
+		return ch.failed(at, wait, fmt.Errorf("probe gave up on check %q after it had run for %v: %w", ch.name, wait.Round(time.Millisecond), ctx.Err()))
+	}
+}
 
+// run executes the check once, caches the result and closes done.
+func (ch *check) run(ctx context.Context, now func() time.Time, start time.Time, done chan struct{}) {
+	r := ch.execute(ctx, now, start)
 	ch.mu.Lock()
 	ch.cached, ch.hasCache = r, true
 	ch.inflight = nil
 	ch.mu.Unlock()
 	close(done)
-	return r
 }
 
-// execute runs fn once with the check's timeout. The run is detached from
-// the caller's cancellation (one impatient probe must not fail the shared,
-// cached result for everybody) but never outlives the timeout from the
-// caller's point of view.
-func (ch *check) execute(ctx context.Context, now func() time.Time) Result {
-	runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ch.timeout)
-	start := now()
+// execute runs fn once with the check's timeout. A function that ignores
+// its context is left running (marked stuck) when the timeout passes.
+func (ch *check) execute(ctx context.Context, now func() time.Time, start time.Time) Result {
+	runCtx, cancel := context.WithTimeout(ctx, ch.timeout)
 	errc := make(chan error, 1)
 	go func() {
 		defer cancel()
@@ -437,7 +453,7 @@ func (ch *check) execute(ctx context.Context, now func() time.Time) Result {
 			ch.stuck = false
 			ch.mu.Unlock()
 		}()
-		return ch.failed(now(), ch.timeout, fmt.Errorf("check %q did not return within its %v timeout: %w", ch.name, ch.timeout, context.DeadlineExceeded))
+		return ch.failed(now(), max(now().Sub(start), ch.timeout), fmt.Errorf("check %q did not return within its %v timeout: %w", ch.name, ch.timeout, context.DeadlineExceeded))
 	}
 }
 

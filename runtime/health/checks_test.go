@@ -286,3 +286,59 @@ func TestCheckByName(t *testing.T) {
 		t.Fatalf("Names() = %q", got)
 	}
 }
+
+// TestProbeThatGivesUpReportsTheRealWait: a probe that stops waiting for a
+// hanging database check (its own context ends while another probe's run
+// is in flight) reports how long the check has been running, not 0.
+func TestProbeThatGivesUpReportsTheRealWait(t *testing.T) {
+	c := New(WithCacheTTL(0))
+	entered, release := make(chan struct{}), make(chan struct{})
+	if err := c.Register("db", func(context.Context) error {
+		close(entered)
+		<-release // a database that hangs and ignores ctx
+		return nil
+	}, AsDatabase(), WithTimeout(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan Report, 1)
+	go func() { first <- c.Readiness(context.Background()) }()
+	<-entered
+	const patience = 30 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	db, ok := c.All(ctx).Database()
+	if !ok || db.OK() || !errors.Is(db.Err, context.DeadlineExceeded) {
+		t.Fatalf("database result = %+v, want a failure wrapping the probe's deadline", db)
+	}
+	if db.Duration < patience {
+		t.Fatalf("database duration = %v, want the wait so far (>= the probe's %v)", db.Duration, patience)
+	}
+	close(release)
+	if rep := <-first; !rep.OK {
+		t.Fatalf("the probe that waited for the run = %+v, want ok", rep)
+	}
+}
+
+// TestStuckCheckReportsItsGrowingWait: while a check runs past its
+// timeout, every probe reports how long it has been running.
+func TestStuckCheckReportsItsGrowingWait(t *testing.T) {
+	c := New(WithCacheTTL(0))
+	release := make(chan struct{})
+	defer close(release)
+	const timeout = 10 * time.Millisecond
+	if err := c.Register("db", func(context.Context) error {
+		<-release
+		return nil
+	}, AsDatabase(), WithTimeout(timeout)); err != nil {
+		t.Fatal(err)
+	}
+	var last time.Duration
+	for i := range 3 {
+		db, _ := c.All(context.Background()).Database()
+		if db.OK() || !errors.Is(db.Err, context.DeadlineExceeded) || db.Duration < timeout || db.Duration <= last {
+			t.Fatalf("probe %d: %+v, want a deadline failure with a wait above %v and the previous %v", i, db, timeout, last)
+		}
+		last = db.Duration
+		time.Sleep(5 * time.Millisecond) // let the wait grow between probes
+	}
+}

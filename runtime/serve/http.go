@@ -11,8 +11,8 @@ const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	// DefaultReadTimeout bounds reading a whole request, body included.
 	DefaultReadTimeout = 30 * time.Second
-	// DefaultWriteTimeout bounds writing a response. CPU profiles on the
-	// admin port must be shorter than it.
+	// DefaultWriteTimeout bounds writing a response. The admin pprof
+	// handlers extend it by the profile's duration.
 	DefaultWriteTimeout = 60 * time.Second
 	// DefaultIdleTimeout bounds keep-alive connections between requests.
 	DefaultIdleTimeout = 120 * time.Second
