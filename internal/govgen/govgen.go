@@ -38,6 +38,10 @@ type Options struct {
 	// Dashboards emits a Grafana dashboard per service
 	// (<file>.<Svc>.dashboard.json); see internal/dashboard.
 	Dashboards bool
+	// Scrape emits, per service, a Prometheus scrape configuration with the
+	// fleet's metric_relabel_configs (<file>.<Svc>.scrape.yaml); see
+	// internal/relabel.
+	Scrape bool
 	// SLOConfig is the path of an objectives file (slo.yaml) overriding the
 	// tier objectives and burn rates of Rules and Dashboards.
 	SLOConfig string
@@ -54,6 +58,7 @@ func (o *Options) FlagSet() *flag.FlagSet {
 	fs.StringVar(&o.OpenAPIFormat, "openapi_format", "yaml", "format of the OpenAPI document: yaml or json")
 	fs.BoolVar(&o.Rules, "rules", false, "emit Prometheus rules and a PrometheusRule per service")
 	fs.BoolVar(&o.Dashboards, "dashboards", false, "emit a Grafana dashboard per service")
+	fs.BoolVar(&o.Scrape, "scrape", false, "emit a Prometheus scrape config with metric_relabel_configs per service")
 	fs.StringVar(&o.SLOConfig, "slo", "", "objectives file (slo.yaml) for rules and dashboards, relative to the working directory")
 	fs.Func("gateway", "emit Register<Svc>Gateway for services with google.api.http routes (default true; needs protoc-gen-grpc-gateway output)", func(v string) error {
 		on, err := strconv.ParseBool(v)
@@ -207,6 +212,11 @@ func generateFile(gen *protogen.Plugin, fm *fileModel, opts Options, plans map[*
 		}
 		if opts.Dashboards {
 			if err := genDashboard(gen, fm, sm, plans[sm]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if opts.Scrape {
+			if err := genScrape(gen, fm, sm, plans[sm]); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/govkit/govern/internal/alertrules"
 	"github.com/govkit/govern/internal/dashboard"
+	"github.com/govkit/govern/internal/relabel"
 	"github.com/govkit/govern/internal/slo"
 )
 
@@ -17,7 +18,7 @@ import (
 // positioned there; problems about a method are positioned at its timeout
 // (or declaration) in the proto. Warnings go to opts.Warnings.
 func operatorPlans(models []*fileModel, opts Options) (map[*serviceModel]*slo.Plan, Diagnostics, error) {
-	if !opts.Rules && !opts.Dashboards {
+	if !opts.Rules && !opts.Dashboards && !opts.Scrape {
 		return nil, nil, nil
 	}
 	cfg := slo.DefaultConfig()
@@ -130,6 +131,19 @@ func genDashboard(gen *protogen.Plugin, fm *fileModel, sm *serviceModel, plan *s
 		return err
 	}
 	return writeText(gen, operatorFileName(fm, sm, ".dashboard.json"), "", body)
+}
+
+// genScrape emits the scrape configuration of a service, with the
+// metric_relabel_configs that bound the fleet's cardinality.
+func genScrape(gen *protogen.Plugin, fm *fileModel, sm *serviceModel, plan *slo.Plan) error {
+	if len(plan.Methods) == 0 {
+		return nil // warned about by slo.NewPlan
+	}
+	body, err := relabel.ScrapeConfig(relabel.Options{Job: "govern-" + plan.Label, App: plan.Label})
+	if err != nil {
+		return err
+	}
+	return writeText(gen, operatorFileName(fm, sm, ".scrape.yaml"), yamlHeader(fm), body)
 }
 
 func writeText(gen *protogen.Plugin, name, header string, body []byte) error {

@@ -29,7 +29,7 @@ func generateWith(t *testing.T, req *pluginpb.CodeGeneratorRequest, opts Options
 }
 
 func TestRulesGolden(t *testing.T) {
-	resp := generate(t, compileRequest(t, "paths=source_relative,rules=true,dashboards=true", protoImportPaths, "http.proto"))
+	resp := generate(t, compileRequest(t, "paths=source_relative,rules=true,dashboards=true,scrape=true", protoImportPaths, "http.proto"))
 	if resp.Error != nil {
 		t.Fatalf("plugin error:\n%s", resp.GetError())
 	}
@@ -40,7 +40,7 @@ func TestRulesGolden(t *testing.T) {
 			golden.Check(t, filepath.Join(repoRoot, "testdata", "golden", f.GetName()), []byte(f.GetContent()))
 		}
 	}
-	want := "http_govern.pb.go,http.Orders.rules.yaml,http.Orders.prometheusrule.yaml,http.Orders.dashboard.json"
+	want := "http_govern.pb.go,http.Orders.rules.yaml,http.Orders.prometheusrule.yaml,http.Orders.dashboard.json,http.Orders.scrape.yaml"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("generated files %s, want %s", got, want)
 	}

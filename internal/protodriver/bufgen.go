@@ -148,6 +148,7 @@ func (b *BufGen) Generate(ctx context.Context, dir string, progress func(format 
 	for i, p := range b.Plugins {
 		wg.Go(func() {
 			progress("running %s", p.Name())
+			p.Warn = func(line string) { progress("%s: %s", p.Name(), line) }
 			responses[i], errs[i] = p.Run(ctx, dir, compiled.Request(p.Parameter))
 		})
 	}

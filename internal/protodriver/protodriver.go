@@ -158,6 +158,10 @@ type Plugin struct {
 	Out string
 	// Parameter is the comma-separated option string (protoc's --X_opt).
 	Parameter string
+	// Warn, when not nil, receives each line the plugin wrote to stderr
+	// when it succeeded (warnings, such as protoc-gen-govern's about
+	// objectives that can never be missed); protoc shows them the same way.
+	Warn func(line string)
 }
 
 // Name is the plugin's name for messages: the last word of its command.
@@ -196,6 +200,13 @@ func (p Plugin) Run(ctx context.Context, dir string, req *pluginpb.CodeGenerator
 	}
 	if err := checkFeatures(p.Name(), req, resp); err != nil {
 		return nil, err
+	}
+	if p.Warn != nil {
+		for line := range strings.Lines(stderr.String()) {
+			if line = strings.TrimSpace(line); line != "" {
+				p.Warn(line)
+			}
+		}
 	}
 	return resp, nil
 }

@@ -71,6 +71,7 @@ func TestEndToEnd(t *testing.T) {
 	if len(res.Generated) < 4 {
 		t.Fatalf("generated %v, want the go, grpc, gateway and govern outputs", res.Generated)
 	}
+	checkOperatorArtefacts(t, out, res.Generated)
 	bin := filepath.Join(out, "bin", "demo")
 	goCmd(t, out, "build", "-o", bin, "./cmd/demo")
 	grpcAddr, httpAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
