@@ -24,5 +24,5 @@ func Example() {
 	// Drop the timestamp to keep the example's output stable.
 	line := out.String()
 	fmt.Print(line[strings.Index(line, `"level"`):])
-	// Output: "level":"WARN","msg":"finished call","method":"/shop.v1.Orders/Create","code":"Unavailable","duration":12000000,"error":"database down"}
+	// Output: "level":"warn","msg":"finished call","method":"/shop.v1.Orders/Create","code":"Unavailable","duration":12000000,"error":"database down"}
 }

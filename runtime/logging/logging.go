@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
+
+	"github.com/govkit/govern/runtime/errinfo"
 )
 
 // Attribute keys of call log lines.
@@ -18,30 +21,72 @@ const (
 	KeyCode     = "code"
 	KeyDuration = "duration"
 	KeyError    = "error"
+	// KeyReason holds the govern ErrorInfo reason of a rejected call
+	// (RATE_LIMITED, CIRCUIT_OPEN, ...); LimitHandler bounds the lines
+	// that carry a designed rejection's reason.
+	KeyReason = "reason"
 )
 
 // timeFormat is RFC 3339 with milliseconds, the form log pipelines parse.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // NewHandler returns govern's JSON handler writing to w: slog's JSON
-// handler with the time in RFC 3339 (UTC, milliseconds) and the trace_id and
-// span_id of the span in the record's context added to every record.
-// level may be nil (Info).
-func NewHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	return NewTraceHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		Level: level,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
-				return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(timeFormat))
-			}
-			return a
-		},
+// handler with the time in RFC 3339 (UTC, milliseconds), the level in lower
+// case ("info", "warn", "error", as log pipelines and the field guide
+// expect), the trace_id and span_id of the span in the record's context
+// added to every record, and the lines of designed rejections bounded per
+// method by a LimitHandler (see WithRejectionInterval). level may be nil
+// (Info).
+func NewHandler(w io.Writer, level slog.Leveler, opts ...Option) slog.Handler {
+	c := options{rejectionInterval: DefaultRejectionInterval}
+	for _, o := range opts {
+		o(&c)
+	}
+	var h slog.Handler = NewTraceHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       level,
+		ReplaceAttr: replaceTimeAndLevel,
 	}))
+	if c.rejectionInterval > 0 {
+		h = NewLimitHandler(h, c.rejectionInterval)
+	}
+	return h
 }
 
-// New returns a logger on NewHandler(w, level).
-func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(NewHandler(w, level))
+// replaceTimeAndLevel writes the time in RFC 3339 UTC with milliseconds
+// and the level in lower case.
+func replaceTimeAndLevel(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) != 0 {
+		return a
+	}
+	switch {
+	case a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime:
+		return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(timeFormat))
+	case a.Key == slog.LevelKey:
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			return slog.String(slog.LevelKey, strings.ToLower(l.String()))
+		}
+	}
+	return a
+}
+
+// Option configures NewHandler and New.
+type Option func(*options)
+
+type options struct {
+	rejectionInterval time.Duration
+}
+
+// WithRejectionInterval sets the interval of the rejection line limit: per
+// method and reason, the first line of a designed rejection in each
+// interval is written and the rest are counted into one summary line
+// (default DefaultRejectionInterval). 0 writes every line.
+func WithRejectionInterval(d time.Duration) Option {
+	return func(o *options) { o.rejectionInterval = d }
+}
+
+// New returns a logger on NewHandler(w, level, opts...).
+func New(w io.Writer, level slog.Leveler, opts ...Option) *slog.Logger {
+	return slog.New(NewHandler(w, level, opts...))
 }
 
 // TraceHandler adds trace_id and span_id to records logged with a context
@@ -116,6 +161,9 @@ func LogCallAt(ctx context.Context, logger *slog.Logger, level slog.Level, metho
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String(KeyError, err.Error()))
+		if reason := errinfo.Reason(err); reason != "" {
+			attrs = append(attrs, slog.String(KeyReason, reason))
+		}
 	}
 	logger.LogAttrs(ctx, level, "finished call", attrs...)
 }

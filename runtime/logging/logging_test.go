@@ -40,9 +40,9 @@ func TestLogCall(t *testing.T) {
 		wantTrace bool
 	}{
 		{"success is debug and skipped at info", traced, codes.OK, nil, "", false},
-		{"caller error at info", traced, codes.NotFound, errors.New("no such order"), "INFO", true},
-		{"overload at warn", context.Background(), codes.ResourceExhausted, errors.New("slow down"), "WARN", false},
-		{"server bug at error", traced, codes.Internal, errors.New("nil map"), "ERROR", true},
+		{"caller error at info", traced, codes.NotFound, errors.New("no such order"), "info", true},
+		{"overload at warn", context.Background(), codes.ResourceExhausted, errors.New("slow down"), "warn", false},
+		{"server bug at error", traced, codes.Internal, errors.New("nil map"), "error", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
