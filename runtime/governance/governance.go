@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -39,6 +40,7 @@ type Governor struct {
 	gatherer   prometheus.Gatherer
 	logger     *slog.Logger
 	tracer     *tracing.Server
+	propagator propagation.TextMapPropagator
 	service    string
 	codeLevel  func(codes.Code) slog.Level
 	// idempotent is the idempotency server's interceptor, nil when no
@@ -104,8 +106,13 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("governance: registering govern_ratelimit_redis_fallback_total failed: %w", err)
 	}
+	g.propagator = c.propagator
+	if g.propagator == nil {
+		g.propagator = tracing.Propagator()
+	}
 	if c.tracerProvider != nil {
-		g.tracer = tracing.NewServer(c.tracerProvider, c.propagator)
+		tracingOpts := append([]tracing.Option{tracing.WithProductionCap(c.env, policy.MaxProductionSampling)}, c.tracingOptions...)
+		g.tracer = tracing.NewServer(c.tracerProvider, g.propagator, tracingOpts...)
 	}
 
 	idempotentMethods := false
@@ -199,7 +206,12 @@ func (g *Governor) DialOptionsFor(table policy.Table, opts ...client.Option) ([]
 	if err != nil {
 		return nil, fmt.Errorf("governance: client dial options: %w", err)
 	}
-	return dial, nil
+	// The call's trace context (the governed server span, sampled or not)
+	// goes out with it, so the next service continues the trace.
+	return append(dial,
+		grpc.WithChainUnaryInterceptor(tracing.UnaryClientInterceptor(g.propagator)),
+		grpc.WithChainStreamInterceptor(tracing.StreamClientInterceptor(g.propagator)),
+	), nil
 }
 
 // Registerer returns the registerer the governor's collectors are on,

@@ -513,7 +513,7 @@ func TestTracingFollowsTierAndPropagation(t *testing.T) {
 			}
 		}
 	}
-	if line["trace_id"] != traceID || line["code"] != "Internal" || line["level"] != "ERROR" || line["span_id"] == nil {
+	if line["trace_id"] != traceID || line["code"] != "Internal" || line["level"] != "error" || line["span_id"] == nil {
 		t.Fatalf("call log line = %v", line)
 	}
 }

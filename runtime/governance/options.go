@@ -11,6 +11,7 @@ import (
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/ratelimit"
+	"github.com/govkit/govern/runtime/tracing"
 )
 
 // Option configures a Governor.
@@ -23,6 +24,7 @@ type config struct {
 	tracerProvider       trace.TracerProvider
 	propagator           propagation.TextMapPropagator
 	rateLimitStore       ratelimit.Store
+	tracingOptions       []tracing.Option
 	metricsOptions       []metrics.Option
 	rateLimitOptions     []ratelimit.Option
 	codeLevel            func(codes.Code) slog.Level
@@ -57,6 +59,16 @@ func WithLogger(logger *slog.Logger) Option {
 // the same per-method ratios. Without it calls are not traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tracerProvider = tp }
+}
+
+// WithTracingOptions passes options to the server spans' sampling, such
+// as tracing.WithProductionCap(env, cfg.Sampling, exemptTiers...) with the
+// config's `sampling`. In a production env (WithService) the governor caps
+// every method's root sampling at policy.MaxProductionSampling (1%) unless
+// such an option says otherwise. Give the TracerProvider's
+// tracing.NewSampler the same options.
+func WithTracingOptions(opts ...tracing.Option) Option {
+	return func(c *config) { c.tracingOptions = append(c.tracingOptions, opts...) }
 }
 
 // WithPropagator replaces tracing.Propagator() (W3C + baggage + B3) as the

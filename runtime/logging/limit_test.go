@@ -106,7 +106,10 @@ func TestRejectionLinesAreBounded(t *testing.T) {
 // interval's timer fires, without any further line (a storm that stops).
 func TestRejectionSummaryOnTimer(t *testing.T) {
 	var out syncBuffer
-	logger := New(&out, nil, WithRejectionInterval(time.Millisecond))
+	h := NewLimitHandler(slog.NewJSONHandler(&out, nil), time.Millisecond)
+	frozen := time.Now()
+	h.state.now = func() time.Time { return frozen } // the three lines fall in one interval however slow the machine
+	logger := slog.New(h)
 	open := errinfo.Error(codes.Unavailable, errinfo.CircuitOpen, "circuit open", 0, nil)
 	for range 3 {
 		LogCall(context.Background(), logger, "/s.S/M", codes.Unavailable, 0, open)

@@ -48,3 +48,19 @@ func TestTierDefaultsAndRetrySafety(t *testing.T) {
 		t.Error("idempotent methods must be retry safe")
 	}
 }
+
+func TestParseTierAndProduction(t *testing.T) {
+	for name, want := range map[string]Tier{"gold": TierGold, "TIER_SILVER": TierSilver, " Bronze ": TierBronze} {
+		if got, err := ParseTier(name); err != nil || got != want {
+			t.Errorf("ParseTier(%q) = %v, %v, want %v", name, got, err, want)
+		}
+	}
+	if _, err := ParseTier("platinum"); err == nil {
+		t.Error("ParseTier(platinum) accepted an unknown tier")
+	}
+	for env, want := range map[string]bool{"production": true, "PROD": true, "staging": false, "": false} {
+		if IsProduction(env) != want {
+			t.Errorf("IsProduction(%q) = %v", env, !want)
+		}
+	}
+}

@@ -57,28 +57,77 @@ func ratioBound(ratio float64) uint64 {
 // deciding a second time.
 type decidedKey struct{}
 
-// SamplerOption configures NewSampler.
-type SamplerOption func(*methodSampler)
+// Option configures NewSampler and NewServer.
+type Option func(*settings)
+
+// SamplerOption is the former name of Option.
+type SamplerOption = Option
+
+type settings struct {
+	defaultRatio float64
+	capped       bool
+	cap          float64
+	exempt       map[policy.Tier]bool
+}
+
+func newSettings(opts []Option) settings {
+	s := settings{defaultRatio: policy.TierBronze.DefaultSampling()}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// rootRatio is the root sampling ratio of a method with the policy ratio
+// and tier given, after the production cap.
+func (s *settings) rootRatio(ratio float64, tier policy.Tier) float64 {
+	if s.capped && !s.exempt[tier] && ratio > s.cap {
+		return s.cap
+	}
+	return ratio
+}
 
 // WithDefaultRatio sets the ratio of root spans whose name is not a table
-// method (default 0.01, the bronze tier's).
-func WithDefaultRatio(ratio float64) SamplerOption {
-	return func(s *methodSampler) { s.defaultBound = ratioBound(ratio) }
+// method (default 0.01, the bronze tier's). NewSampler only.
+func WithDefaultRatio(ratio float64) Option {
+	return func(s *settings) { s.defaultRatio = ratio }
+}
+
+// WithProductionCap caps the root sampling ratio of every method at ratio
+// when env is a production environment (policy.IsProduction), whatever its
+// tier or explicit `sampling` says, so that a TIER_GOLD method (100% by
+// default) samples at most ratio of its root calls in production. Tiers
+// in exempt keep their policy ratio: an exemption is explicit, never a
+// default. Outside production it does nothing. Propagated decisions are
+// never capped: a call whose caller sampled it is traced.
+//
+// runtime/governance applies WithProductionCap(env,
+// policy.MaxProductionSampling) by default; a config's `sampling` replaces
+// it through governance.WithTracingOptions.
+func WithProductionCap(env string, ratio float64, exempt ...policy.Tier) Option {
+	return func(s *settings) {
+		if !policy.IsProduction(env) {
+			return
+		}
+		s.capped, s.cap, s.exempt = true, ratio, make(map[policy.Tier]bool, len(exempt))
+		for _, t := range exempt {
+			s.exempt[t] = true
+		}
+	}
 }
 
 // NewSampler returns the sampler to configure a TracerProvider with:
 // parent-based (a span with a parent follows the parent's decision), and for
 // root spans the ratio of the method the span is named after
 // (policy.Method.Sampling: the explicit ratio or the tier's 100% / 10% /
-// 1%). The decision is a function of the trace id, so all services sampling
-// one trace at the same ratio agree; the parent's tracestate is kept.
-func NewSampler(table policy.Table, opts ...SamplerOption) sdktrace.Sampler {
-	s := &methodSampler{bounds: make(map[string]uint64, len(table)), defaultBound: ratioBound(policy.TierBronze.DefaultSampling())}
+// 1%, capped in production by WithProductionCap). The decision is a
+// function of the trace id, so all services sampling one trace at the same
+// ratio agree; the parent's tracestate is kept.
+func NewSampler(table policy.Table, opts ...Option) sdktrace.Sampler {
+	set := newSettings(opts)
+	s := &methodSampler{bounds: make(map[string]uint64, len(table)), defaultBound: ratioBound(set.rootRatio(set.defaultRatio, policy.TierUnspecified))}
 	for name, m := range table {
-		s.bounds[SpanName(name)] = ratioBound(m.Sampling)
-	}
-	for _, o := range opts {
-		o(s)
+		s.bounds[SpanName(name)] = ratioBound(set.rootRatio(m.Sampling, m.Tier))
 	}
 	return sdktrace.ParentBased(s)
 }
@@ -112,15 +161,17 @@ func (s *methodSampler) Description() string {
 type Server struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	settings   settings
 }
 
 // NewServer returns a Server on tp's tracer and propagator p (nil:
-// Propagator()).
-func NewServer(tp trace.TracerProvider, p propagation.TextMapPropagator) *Server {
+// Propagator()). Give it the same WithProductionCap as the TracerProvider's
+// NewSampler.
+func NewServer(tp trace.TracerProvider, p propagation.TextMapPropagator, opts ...Option) *Server {
 	if p == nil {
 		p = Propagator()
 	}
-	return &Server{tracer: tp.Tracer(InstrumentationName), propagator: p}
+	return &Server{tracer: tp.Tracer(InstrumentationName), propagator: p, settings: newSettings(opts)}
 }
 
 // Propagator returns the server's propagator.
@@ -131,7 +182,7 @@ func (s *Server) Method(p *policy.Method) *MethodTracer {
 	return &MethodTracer{
 		server: s,
 		name:   SpanName(p.FullMethod),
-		bound:  ratioBound(p.Sampling),
+		bound:  ratioBound(s.settings.rootRatio(p.Sampling, p.Tier)),
 		start: []trace.SpanStartOption{
 			trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(
@@ -154,22 +205,45 @@ type MethodTracer struct {
 
 // Start continues the trace the caller propagated in the incoming gRPC
 // metadata (W3C or B3), or starts a root span with probability of the
-// method's sampling ratio. It returns a nil span when the call is not
-// traced: an unsampled root call costs one random number and no
-// allocation. A call with a propagated parent always gets a span (recording
-// or not, as the parent decided) so the trace context reaches downstream
-// calls.
+// method's sampling ratio.
+//
+// It returns a nil span when the call is not traced, but the context
+// always carries a valid span context, so the decision travels downstream
+// (traceparent flags 00, x-b3-sampled 0) and the next service honours it
+// instead of sampling the call again as a new root: an unsampled root gets
+// fresh trace and span ids with the sampled flag off, and an unsampled
+// propagated parent is passed on as it came. Neither touches the SDK, so
+// the 99% of bronze calls that are not sampled cost three random numbers
+// and a context value. Logs still get the trace_id of unsampled calls.
 func (m *MethodTracer) Start(ctx context.Context) (context.Context, trace.Span) {
 	if hasTraceHeaders(ctx) {
 		ctx = m.server.propagator.Extract(ctx, metadataCarrier(incoming(ctx)))
 	}
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		if m.bound == 0 || (m.bound < 1<<63 && rand.Uint64()>>1 >= m.bound) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		if !sc.IsSampled() {
 			return ctx, nil
+		}
+	} else {
+		if m.bound == 0 || (m.bound < 1<<63 && rand.Uint64()>>1 >= m.bound) {
+			return trace.ContextWithSpanContext(ctx, unsampledRoot()), nil
 		}
 		ctx = context.WithValue(ctx, decidedKey{}, true)
 	}
 	return m.server.tracer.Start(ctx, m.name, m.start...)
+}
+
+// unsampledRoot returns a new span context with random ids and the sampled
+// flag off.
+func unsampledRoot() trace.SpanContext {
+	var cfg trace.SpanContextConfig
+	for cfg.TraceID == (trace.TraceID{}) {
+		binary.BigEndian.PutUint64(cfg.TraceID[:8], rand.Uint64())
+		binary.BigEndian.PutUint64(cfg.TraceID[8:], rand.Uint64())
+	}
+	for cfg.SpanID == (trace.SpanID{}) {
+		binary.BigEndian.PutUint64(cfg.SpanID[:], rand.Uint64())
+	}
+	return trace.NewSpanContext(cfg)
 }
 
 // End ends span (nil is allowed) with the call's status, marking server

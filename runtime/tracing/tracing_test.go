@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -164,10 +165,16 @@ func TestMethodTracerStart(t *testing.T) {
 		t.Fatalf("recorded %+v", ended)
 	}
 
-	// Never: no span at the root, nothing in the context.
+	// Never: no span at the root, but an unsampled span context in the
+	// context, so the decision travels downstream.
 	ctx, span = srv.Method(table["/shop.v1.Orders/Never"]).Start(context.Background())
-	if span != nil || trace.SpanContextFromContext(ctx).IsValid() {
-		t.Fatal("a 0% method traced a root call")
+	if sc := trace.SpanContextFromContext(ctx); span != nil || !sc.IsValid() || sc.IsSampled() {
+		t.Fatalf("a 0%% method's root call: span %v, context %+v; want no span and a valid unsampled context", span, sc)
+	}
+	out := metadata.MD{}
+	Propagator().Inject(ctx, MetadataCarrier(out))
+	if tp := out.Get("traceparent"); len(tp) != 1 || !strings.HasSuffix(tp[0], "-00") || out.Get("x-b3-sampled")[0] != "0" {
+		t.Fatalf("unsampled root injects %v, want traceparent flags 00 and x-b3-sampled 0", out)
 	}
 	End(nil, codes.OK, nil)
 
@@ -179,12 +186,12 @@ func TestMethodTracerStart(t *testing.T) {
 	}
 	End(span, codes.OK, nil)
 
-	// A propagated unsampled parent yields a non-recording span that still
-	// carries the trace context downstream.
+	// A propagated unsampled parent is honoured even by a 100% method: no
+	// span, and its trace context is passed on downstream.
 	parentMD = metadata.Pairs("x-b3-traceid", "4bf92f3577b34da6a3ce929d0e0e4736", "x-b3-spanid", "00f067aa0ba902b7", "x-b3-sampled", "0")
 	ctx, span = srv.Method(table["/shop.v1.Orders/Gold"]).Start(metadata.NewIncomingContext(context.Background(), parentMD))
-	if span == nil || span.IsRecording() || !trace.SpanContextFromContext(ctx).IsValid() {
-		t.Fatal("propagated unsampled parent: want a non-recording span with a valid context")
+	if sc := trace.SpanContextFromContext(ctx); span != nil || sc.IsSampled() || sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Fatal("propagated unsampled parent: want no span and the parent's unsampled context")
 	}
 	End(span, codes.OK, nil)
 }
@@ -249,4 +256,60 @@ func FuzzStartWithHeaders(f *testing.F) {
 		}
 		End(span, codes.OK, nil)
 	})
+}
+
+// TestProductionCap: in production a gold method (100% by policy) samples
+// at most the cap at the root, an exempted tier keeps its ratio, a sampled
+// parent is still honoured, and outside production nothing changes.
+func TestProductionCap(t *testing.T) {
+	table := testTable()
+	gold, silver := table["/shop.v1.Orders/Gold"], table["/shop.v1.Orders/Silver"]
+	rootRatio := func(mt *MethodTracer) float64 {
+		const n = 20000
+		sampled := 0
+		for range n {
+			ctx, span := mt.Start(context.Background())
+			if span != nil && trace.SpanContextFromContext(ctx).IsSampled() {
+				sampled++
+			}
+			End(span, codes.OK, nil)
+		}
+		return float64(sampled) / n
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(NewSampler(table, WithProductionCap("production", 0.01))))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+
+	capped := NewServer(tp, nil, WithProductionCap("production", 0.01))
+	if got := rootRatio(capped.Method(gold)); got > 0.02 {
+		t.Errorf("production gold root ratio %.4f, want <= 0.01 (+noise)", got)
+	}
+	parentMD := metadata.Pairs("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if _, span := capped.Method(gold).Start(metadata.NewIncomingContext(context.Background(), parentMD)); span == nil || !span.IsRecording() {
+		t.Error("production cap dropped a call its caller sampled")
+	}
+	exempt := NewServer(tp, nil, WithProductionCap("prod", 0.01, policy.TierGold))
+	if got := rootRatio(exempt.Method(gold)); got != 1 {
+		t.Errorf("exempted gold root ratio %.4f, want 1", got)
+	}
+	if got := rootRatio(exempt.Method(silver)); got > 0.02 {
+		t.Errorf("silver (not exempted) root ratio %.4f, want <= 0.01", got)
+	}
+	staging := NewServer(tp, nil, WithProductionCap("staging", 0.01))
+	if got := rootRatio(staging.Method(gold)); got != 1 {
+		t.Errorf("staging gold root ratio %.4f, want 1 (cap is production only)", got)
+	}
+
+	// The sampler applies the same cap to spans started outside the chain.
+	sampler := NewSampler(table, WithProductionCap("production", 0.01))
+	r := rand.New(rand.NewPCG(1, 2))
+	sampled := 0
+	for range 20000 {
+		res := sampler.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: randomTraceID(r), Name: "shop.v1.Orders/Gold"})
+		if res.Decision == sdktrace.RecordAndSample {
+			sampled++
+		}
+	}
+	if got := float64(sampled) / 20000; got > 0.02 {
+		t.Errorf("sampler: production gold ratio %.4f, want <= 0.01", got)
+	}
 }
