@@ -10,9 +10,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Diagnostic is one problem found in a proto file's govern options.
+// Diagnostic is one problem found in the govern policy of an API
+// definition: a proto file's options or an OpenAPI document's x-govern.
 type Diagnostic struct {
-	// File is the proto file's path as protoc knows it ("order/v1/order.proto").
+	// File is the proto file's path as protoc knows it ("order/v1/order.proto"),
+	// or the OpenAPI document's path.
 	File string
 	// Line and Col are 1-based; they point at the most specific option
 	// the source info records (protoc records whole option statements, so an
@@ -43,20 +45,42 @@ func (ds Diagnostics) Error() string {
 // diagnostics collects problems of one file, deduplicated (a file-level
 // option inherited by many methods is reported once) and sorted by position.
 type diagnostics struct {
-	file *protogen.File
-	list Diagnostics
-	seen map[Diagnostic]bool
+	file   string
+	locate func(path []int32) (line, col int)
+	list   Diagnostics
+	seen   map[Diagnostic]bool
 }
 
 func newDiagnostics(f *protogen.File) *diagnostics {
-	return &diagnostics{file: f, seen: map[Diagnostic]bool{}}
+	return NewDiagnoser(f.Desc.Path(), func(path []int32) (int, int) { return position(f, path) }).d
 }
+
+// Diagnoser collects the problems of one API definition file for the
+// shared resolver (ResolvePolicy, CheckPolicy). Paths are source paths: a
+// Scope's Path followed by govern.v1 field numbers; locate maps one to a
+// 1-based line and column. The proto path uses SourceCodeInfo paths; the
+// OpenAPI path maps them to YAML nodes.
+type Diagnoser struct{ d *diagnostics }
+
+// NewDiagnoser returns a Diagnoser reporting problems of file at the
+// positions locate gives.
+func NewDiagnoser(file string, locate func(path []int32) (line, col int)) *Diagnoser {
+	return &Diagnoser{d: &diagnostics{file: file, locate: locate, seen: map[Diagnostic]bool{}}}
+}
+
+// Errorf records a problem at a source path.
+func (x *Diagnoser) Errorf(path []int32, format string, args ...any) {
+	x.d.errorf(path, format, args...)
+}
+
+// Diagnostics returns the problems recorded so far, sorted by position.
+func (x *Diagnoser) Diagnostics() Diagnostics { return x.d.sorted() }
 
 // errorf records a problem at the source path, falling back to the closest
 // enclosing element that has a recorded location.
 func (d *diagnostics) errorf(path []int32, format string, args ...any) {
-	line, col := position(d.file, path)
-	diag := Diagnostic{File: d.file.Desc.Path(), Line: line, Col: col, Message: fmt.Sprintf(format, args...)}
+	line, col := d.locate(path)
+	diag := Diagnostic{File: d.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)}
 	if d.seen[diag] {
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	governv1 "github.com/govkit/govern/proto/govern/v1"
@@ -77,12 +76,18 @@ const (
 	cbHalfOpen    = 5
 )
 
-// scope is the policy declared at one level, with the source path of its
-// option so problems can be located.
-type scope struct {
-	level  string // "file", "service" or "method"
-	policy *governv1.Policy
-	path   []int32
+// Scope is the policy declared at one level of an API definition, with the
+// source path of its declaration so problems can be located. Proto files
+// declare it as options; OpenAPI documents as x-govern objects (top level =
+// file, path item = service, operation = method).
+type Scope struct {
+	// Level is "file", "service" or "method".
+	Level string
+	// Policy is the declared policy; nil when the level declares none.
+	Policy *governv1.Policy
+	// Path locates the declaration; field numbers of govern.v1 messages
+	// are appended to it to locate a field.
+	Path []int32
 }
 
 // fileModel is everything generated for one proto file.
@@ -125,28 +130,28 @@ type methodModel struct {
 func resolveFile(f *protogen.File) (*fileModel, Diagnostics) {
 	d := newDiagnostics(f)
 	fm := &fileModel{file: f}
-	fileScope := scope{level: "file", path: []int32{fileOptionsField, extensionField}}
+	fileScope := Scope{Level: "file", Path: []int32{fileOptionsField, extensionField}}
 	if opts, ok := f.Desc.Options().(*descriptorpb.FileOptions); ok && proto.HasExtension(opts, governv1.E_File) {
-		fileScope.policy = proto.GetExtension(opts, governv1.E_File).(*governv1.Policy)
+		fileScope.Policy = proto.GetExtension(opts, governv1.E_File).(*governv1.Policy)
 	}
 	checkPolicy(d, fileScope)
 	for si, svc := range f.Services {
 		svcPath := []int32{fileServiceField, int32(si)}
-		svcScope := scope{level: "service", path: join(svcPath, serviceOptionsField, extensionField)}
+		svcScope := Scope{Level: "service", Path: join(svcPath, serviceOptionsField, extensionField)}
 		if opts, ok := svc.Desc.Options().(*descriptorpb.ServiceOptions); ok && proto.HasExtension(opts, governv1.E_Service) {
-			svcScope.policy = proto.GetExtension(opts, governv1.E_Service).(*governv1.Policy)
+			svcScope.Policy = proto.GetExtension(opts, governv1.E_Service).(*governv1.Policy)
 		}
 		checkPolicy(d, svcScope)
 		sm := &serviceModel{service: svc, path: svcPath, table: policy.Table{}}
 		for mi, m := range svc.Methods {
 			methodPath := join(svcPath, serviceMethodField, int32(mi))
-			mScope := scope{level: "method", path: join(methodPath, methodOptionsField, extensionField)}
+			mScope := Scope{Level: "method", Path: join(methodPath, methodOptionsField, extensionField)}
 			opts, _ := m.Desc.Options().(*descriptorpb.MethodOptions)
 			if opts != nil && proto.HasExtension(opts, governv1.E_Method) {
-				mScope.policy = proto.GetExtension(opts, governv1.E_Method).(*governv1.Policy)
+				mScope.Policy = proto.GetExtension(opts, governv1.E_Method).(*governv1.Policy)
 			}
 			checkPolicy(d, mScope)
-			mm := resolveMethod(d, m, opts, []scope{mScope, svcScope, fileScope})
+			mm := resolveMethod(d, m, opts, []Scope{mScope, svcScope, fileScope})
 			mm.path = methodPath
 			mm.routes = httpRoutes(d, m, join(methodPath, methodOptionsField))
 			sm.methods = append(sm.methods, mm)
@@ -158,26 +163,26 @@ func resolveFile(f *protogen.File) (*fileModel, Diagnostics) {
 }
 
 // pick returns the value of the most specific scope that sets a field.
-func pick[T any](scopes []scope, get func(*governv1.Policy) *T, sub ...int32) (v T, at []int32, ok bool) {
+func pick[T any](scopes []Scope, get func(*governv1.Policy) *T, sub ...int32) (v T, at []int32, ok bool) {
 	for _, s := range scopes {
-		if s.policy == nil {
+		if s.Policy == nil {
 			continue
 		}
-		if p := get(s.policy); p != nil {
-			return *p, join(s.path, sub...), true
+		if p := get(s.Policy); p != nil {
+			return *p, join(s.Path, sub...), true
 		}
 	}
 	return v, nil, false
 }
 
 // block returns the most specific scope declaring a sub-message.
-func block(scopes []scope, has func(*governv1.Policy) bool) (scope, bool) {
+func block(scopes []Scope, has func(*governv1.Policy) bool) (Scope, bool) {
 	for _, s := range scopes {
-		if s.policy != nil && has(s.policy) {
+		if s.Policy != nil && has(s.Policy) {
 			return s, true
 		}
 	}
-	return scope{}, false
+	return Scope{}, false
 }
 
 func idem[T any](f func(*governv1.Idempotency) *T) func(*governv1.Policy) *T {
@@ -218,7 +223,7 @@ func breaker[T any](f func(*governv1.CircuitBreaker) *T) func(*governv1.Policy) 
 
 // pickDuration resolves a duration field; values that do not parse were
 // already reported by checkPolicy and resolve to def.
-func pickDuration(scopes []scope, get func(*governv1.Policy) *string, def time.Duration, sub ...int32) (time.Duration, []int32, bool) {
+func pickDuration(scopes []Scope, get func(*governv1.Policy) *string, def time.Duration, sub ...int32) (time.Duration, []int32, bool) {
 	s, at, ok := pick(scopes, get, sub...)
 	if !ok {
 		return def, nil, false
@@ -230,29 +235,83 @@ func pickDuration(scopes []scope, get func(*governv1.Policy) *string, def time.D
 	return d, at, true
 }
 
-func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.MethodOptions, scopes []scope) *methodModel {
+func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.MethodOptions, scopes []Scope) *methodModel {
 	desc := m.Desc
-	full := "/" + string(m.Parent.Desc.FullName()) + "/" + string(desc.Name())
-	pm := &policy.Method{
-		FullMethod:      full,
+	mm := &methodModel{method: m}
+	op := Operation{
+		FullMethod:      "/" + string(m.Parent.Desc.FullName()) + "/" + string(desc.Name()),
 		Service:         string(m.Parent.Desc.FullName()),
 		Name:            string(desc.Name()),
 		ClientStreaming: desc.IsStreamingClient(),
 		ServerStreaming: desc.IsStreamingServer(),
+		RetryFix:        "add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS), add an idempotency block, or remove the retry",
+		KeyField: func(at []int32, path string) bool {
+			kp, ok := resolveKeyPath(d, at, m, path)
+			if ok {
+				mm.keys = append(mm.keys, kp)
+			}
+			return ok
+		},
 	}
-	mm := &methodModel{method: m, policy: pm}
 	switch opts.GetIdempotencyLevel() {
 	case descriptorpb.MethodOptions_NO_SIDE_EFFECTS:
-		pm.IdempotencyLevel = policy.NoSideEffects
+		op.IdempotencyLevel = policy.NoSideEffects
 	case descriptorpb.MethodOptions_IDEMPOTENT:
-		pm.IdempotencyLevel = policy.Idempotent
+		op.IdempotencyLevel = policy.Idempotent
+	}
+	mm.policy, mm.timeoutAt = resolvePolicy(d, op, scopes)
+	return mm
+}
+
+// Operation is what the resolver needs to know about one method or HTTP
+// operation, whichever definition language declared it.
+type Operation struct {
+	// FullMethod keys the policy table: "/pkg.Service/Method" for gRPC,
+	// the operationId for OpenAPI.
+	FullMethod, Service, Name        string
+	ClientStreaming, ServerStreaming bool
+	// IdempotencyLevel is descriptor.proto's option, or what the HTTP
+	// method implies (GET/HEAD/OPTIONS no side effects, PUT/DELETE
+	// idempotent).
+	IdempotencyLevel policy.IdempotencyLevel
+	// RetryFix ends the message reporting a retry on an operation that is
+	// not retry-safe, in the words of the definition language.
+	RetryFix string
+	// KeyField validates one idempotency.key_fields path declared at at,
+	// reporting what is wrong with it; it returns false for an invalid one.
+	KeyField func(at []int32, path string) bool
+}
+
+// ResolvePolicy resolves op's policy from its scopes, most specific first
+// (method, service, file), field by field, then tier and built-in
+// defaults, reporting problems that depend on the combination (retry on a
+// method that is not retry-safe, lease not above timeout, bad key fields).
+// Run CheckPolicy once per scope for the problems of single values.
+func ResolvePolicy(x *Diagnoser, op Operation, scopes []Scope) *policy.Method {
+	pm, _ := resolvePolicy(x.d, op, scopes)
+	return pm
+}
+
+// CheckPolicy reports the problems of the values one scope declares.
+func CheckPolicy(x *Diagnoser, s Scope) { checkPolicy(x.d, s) }
+
+// resolvePolicy also returns the source path of the timeout the policy
+// resolved to (nil when no scope sets one).
+func resolvePolicy(d *diagnostics, op Operation, scopes []Scope) (pm *policy.Method, timeoutAt []int32) {
+	pm = &policy.Method{
+		FullMethod:       op.FullMethod,
+		Service:          op.Service,
+		Name:             op.Name,
+		ClientStreaming:  op.ClientStreaming,
+		ServerStreaming:  op.ServerStreaming,
+		IdempotencyLevel: op.IdempotencyLevel,
 	}
 
 	pm.Disabled, _, _ = pick(scopes, func(p *governv1.Policy) *bool { return p.Disabled }, policyDisabled)
 	if t, _, ok := pick(scopes, func(p *governv1.Policy) *governv1.Tier { return p.Tier }, policyTier); ok {
 		pm.Tier = tierOf(t)
 	}
-	pm.Timeout, mm.timeoutAt, _ = pickDuration(scopes, func(p *governv1.Policy) *string { return p.Timeout }, 0, policyTimeout)
+	pm.Timeout, timeoutAt, _ = pickDuration(scopes, func(p *governv1.Policy) *string { return p.Timeout }, 0, policyTimeout)
 	pm.Sampling = pm.Tier.DefaultSampling()
 	if s, _, ok := pick(scopes, func(p *governv1.Policy) *float64 { return p.Sampling }, policySampling); ok && s >= 0 && s <= 1 {
 		pm.Sampling = s
@@ -263,24 +322,24 @@ func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.Method
 	if is, ok := block(scopes, func(p *governv1.Policy) bool { return p.Idempotency != nil }); ok {
 		streamingIn := pm.ClientStreaming
 		switch {
-		case streamingIn && is.level == "method":
+		case streamingIn && is.Level == "method":
 			kind := "client-streaming"
 			if pm.ServerStreaming {
 				kind = "bidi-streaming"
 			}
-			d.errorf(join(is.path, policyIdempotency), "idempotency on %s, a %s method: a stream of requests cannot be deduplicated; remove the idempotency block (unary and server-streaming methods support it)", desc.Name(), kind)
+			d.errorf(join(is.Path, policyIdempotency), "idempotency on %s, a %s method: a stream of requests cannot be deduplicated; remove the idempotency block (unary and server-streaming methods support it)", op.Name, kind)
 		case streamingIn:
 			// Inherited: not applicable to a client or bidi stream.
 		default:
-			mm.resolveIdempotency(d, scopes)
+			pm.Idempotency = resolveIdempotency(d, op, pm.Timeout, scopes)
 		}
 	}
 
 	// Retry: only for methods that are safe to retry.
 	if rs, ok := block(scopes, func(p *governv1.Policy) bool { return p.Retry != nil }); ok {
 		switch {
-		case !pm.RetrySafe() && rs.level == "method":
-			d.errorf(join(rs.path, policyRetry), "retry on %s, which is not idempotent: a retried call could run its side effects twice; add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS), add an idempotency block, or remove the retry", desc.Name())
+		case !pm.RetrySafe() && rs.Level == "method":
+			d.errorf(join(rs.Path, policyRetry), "retry on %s, which is not idempotent: a retried call could run its side effects twice; %s", op.Name, op.RetryFix)
 		case !pm.RetrySafe():
 			// Inherited: service / file retry defaults apply to retry-safe methods only.
 		default:
@@ -288,19 +347,19 @@ func resolveMethod(d *diagnostics, m *protogen.Method, opts *descriptorpb.Method
 		}
 	}
 
-	pm.RateLimit = resolveRateLimit(d, scopes, desc.Name())
+	pm.RateLimit = resolveRateLimit(d, scopes, op.Name)
 	pm.CircuitBreaker = resolveBreaker(scopes)
-	return mm
+	return pm, timeoutAt
 }
 
-func resolveRateLimit(d *diagnostics, scopes []scope, method protoreflect.Name) *policy.RateLimit {
+func resolveRateLimit(d *diagnostics, scopes []Scope, method string) *policy.RateLimit {
 	rs, ok := block(scopes, func(p *governv1.Policy) bool { return p.RateLimit != nil })
 	if !ok {
 		return nil
 	}
 	rps, _, set := pick(scopes, rate(func(r *governv1.RateLimit) *float64 { return r.Rps }), policyRateLimit, rateRPS)
 	if !set {
-		d.errorf(join(rs.path, policyRateLimit), "rate_limit on %s has no rps: set rate_limit.rps to the sustained requests per second (> 0), or remove rate_limit", method)
+		d.errorf(join(rs.Path, policyRateLimit), "rate_limit on %s has no rps: set rate_limit.rps to the sustained requests per second (> 0), or remove rate_limit", method)
 		return nil
 	}
 	if !validRPS(rps) {
@@ -322,7 +381,7 @@ const maxRPS = 1e9
 
 func validRPS(rps float64) bool { return rps > 0 && rps <= maxRPS }
 
-func resolveBreaker(scopes []scope) *policy.CircuitBreaker {
+func resolveBreaker(scopes []Scope) *policy.CircuitBreaker {
 	if _, ok := block(scopes, func(p *governv1.Policy) bool { return p.CircuitBreaker != nil }); !ok {
 		return nil
 	}
@@ -351,37 +410,33 @@ func resolveBreaker(scopes []scope) *policy.CircuitBreaker {
 	return cb
 }
 
-func (mm *methodModel) resolveIdempotency(d *diagnostics, scopes []scope) {
-	pm := mm.policy
-	id := &policy.Idempotency{TTL: DefaultIdempotencyTTL, Lease: max(2*pm.Timeout, MinIdempotencyLease)}
+func resolveIdempotency(d *diagnostics, op Operation, timeout time.Duration, scopes []Scope) *policy.Idempotency {
+	id := &policy.Idempotency{TTL: DefaultIdempotencyTTL, Lease: max(2*timeout, MinIdempotencyLease)}
 	id.Required, _, _ = pick(scopes, idem(func(i *governv1.Idempotency) *bool { return i.Required }), policyIdempotency, idemRequired)
 	if ttl, _, ok := pickDuration(scopes, idem(func(i *governv1.Idempotency) *string { return i.Ttl }), DefaultIdempotencyTTL, policyIdempotency, idemTTL); ok && ttl > 0 {
 		id.TTL = ttl
 	}
 	if lease, at, ok := pickDuration(scopes, idem(func(i *governv1.Idempotency) *string { return i.Lease }), 0, policyIdempotency, idemLease); ok && lease > 0 {
-		if pm.Timeout > 0 && lease <= pm.Timeout {
-			d.errorf(at, "idempotency.lease %v of %s is not longer than its timeout %v: a slow call would lose its claim while still running and a retry would run it twice; raise the lease above the timeout (default max(2 x timeout, 10s))", lease, pm.Name, pm.Timeout)
+		if timeout > 0 && lease <= timeout {
+			d.errorf(at, "idempotency.lease %v of %s is not longer than its timeout %v: a slow call would lose its claim while still running and a retry would run it twice; raise the lease above the timeout (default max(2 x timeout, 10s))", lease, op.Name, timeout)
 		}
 		id.Lease = lease
 	}
 	for _, s := range scopes {
-		if s.policy.GetIdempotency() == nil || len(s.policy.Idempotency.KeyFields) == 0 {
+		if s.Policy.GetIdempotency() == nil || len(s.Policy.Idempotency.KeyFields) == 0 {
 			continue
 		}
-		for i, path := range s.policy.Idempotency.KeyFields {
-			at := join(s.path, policyIdempotency, idemKeyFields, int32(i))
-			kp, ok := resolveKeyPath(d, at, mm.method, path)
-			if ok {
-				mm.keys = append(mm.keys, kp)
+		for i, path := range s.Policy.Idempotency.KeyFields {
+			if op.KeyField(join(s.Path, policyIdempotency, idemKeyFields, int32(i)), path) {
 				id.KeyFields = append(id.KeyFields, path)
 			}
 		}
 		break
 	}
-	pm.Idempotency = id
+	return id
 }
 
-func resolveRetry(d *diagnostics, scopes []scope, timeout time.Duration) *policy.Retry {
+func resolveRetry(d *diagnostics, scopes []Scope, timeout time.Duration) *policy.Retry {
 	r := &policy.Retry{MaxAttempts: DefaultRetryMaxAttempts, Multiplier: DefaultRetryMultiplier}
 	if n, _, ok := pick(scopes, retry(func(r *governv1.Retry) *uint32 { return r.MaxAttempts }), policyRetry, retryMaxAttempts); ok && n >= 2 && n <= MaxRetryAttempts {
 		r.MaxAttempts = int(n)
@@ -417,10 +472,10 @@ func resolveRetry(d *diagnostics, scopes []scope, timeout time.Duration) *policy
 	}
 
 	for _, s := range scopes {
-		if s.policy.GetRetry() == nil || len(s.policy.Retry.Codes) == 0 {
+		if s.Policy.GetRetry() == nil || len(s.Policy.Retry.Codes) == 0 {
 			continue
 		}
-		for _, name := range s.policy.Retry.Codes {
+		for _, name := range s.Policy.Retry.Codes {
 			if c, ok := serviceconfig.ParseCode(name); ok && c != codes.OK && !containsCode(r.Codes, c) {
 				r.Codes = append(r.Codes, c)
 			}
@@ -457,12 +512,12 @@ func tierOf(t governv1.Tier) policy.Tier {
 // checkPolicy validates the values one scope declares, independently of
 // where they are inherited, so each bad value is reported once, where it is
 // written.
-func checkPolicy(d *diagnostics, s scope) {
-	p := s.policy
+func checkPolicy(d *diagnostics, s Scope) {
+	p := s.Policy
 	if p == nil {
 		return
 	}
-	at := func(sub ...int32) []int32 { return join(s.path, sub...) }
+	at := func(sub ...int32) []int32 { return join(s.Path, sub...) }
 	if p.Tier != nil {
 		if _, known := governv1.Tier_name[int32(*p.Tier)]; !known {
 			d.errorf(at(policyTier), "tier %d is not a known tier: use TIER_GOLD, TIER_SILVER or TIER_BRONZE", int32(*p.Tier))
