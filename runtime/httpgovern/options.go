@@ -1,0 +1,94 @@
+package httpgovern
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govkit/govern/runtime/breaker"
+	"github.com/govkit/govern/runtime/idempotency"
+	"github.com/govkit/govern/runtime/ratelimit"
+)
+
+// Option configures a Middleware.
+type Option func(*config)
+
+// Shared is what a gRPC governor lends the HTTP middleware so that both
+// transports count one operation once: runtime/governance's Governor
+// satisfies it.
+type Shared interface {
+	Breaker(fullMethod string) *breaker.Breaker
+	Limiter(fullMethod string) *ratelimit.Limiter
+}
+
+type config struct {
+	service, env, region string
+	registerer           prometheus.Registerer
+	logger               *slog.Logger
+	tracerProvider       trace.TracerProvider
+	propagator           propagation.TextMapPropagator
+	redis                redis.UniversalClient
+	store                idempotency.Store
+	shared               Shared
+	maxBody              int64
+	failOpen             bool
+	buckets              []float64
+}
+
+// WithService sets the const labels service, env and region of every
+// metric series. Left unset they are "unknown".
+func WithService(name, env, region string) Option {
+	return func(c *config) { c.service, c.env, c.region = name, env, region }
+}
+
+// WithRegisterer registers the middleware's collectors on reg (wrapped with
+// the service labels). Default: a private registry (Registry).
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(c *config) { c.registerer = reg }
+}
+
+// WithLogger logs recovered panics and store failures. Default: discard.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithTracerProvider traces governed requests; without it they are not
+// traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProvider = tp }
+}
+
+// WithPropagator replaces tracing.Propagator() (W3C + baggage + B3).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *config) { c.propagator = p }
+}
+
+// WithRedis counts DISTRIBUTED rate limits in Redis and, unless
+// WithIdempotencyStore, keeps idempotency records there (replicas share
+// them).
+func WithRedis(client redis.UniversalClient) Option {
+	return func(c *config) { c.redis = client }
+}
+
+// WithIdempotencyStore sets the idempotency store. Give the gRPC governor
+// the same one to share keys across transports. Default: Redis with
+// WithRedis, else in memory.
+func WithIdempotencyStore(s idempotency.Store) Option {
+	return func(c *config) { c.store = s }
+}
+
+// WithGovernor shares the rate limiters and breakers of the operations
+// whose FullMethod the governor also serves.
+func WithGovernor(s Shared) Option { return func(c *config) { c.shared = s } }
+
+// WithMaxBodyBytes bounds the request body buffered for idempotency
+// (default 1 MiB); larger bodies are answered 413.
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithFailOpen runs keyed requests without deduplication when the
+// idempotency store is unreachable, instead of answering 503.
+func WithFailOpen() Option { return func(c *config) { c.failOpen = true } }
+
+// WithBuckets sets the histogram buckets of http_request_duration_seconds.
+func WithBuckets(b ...float64) Option { return func(c *config) { c.buckets = b } }
