@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/govkit/govern/internal/golden"
 	"github.com/govkit/govern/internal/govgen"
 	"github.com/govkit/govern/runtime/httpgovern"
 	"github.com/govkit/govern/runtime/policy"
@@ -109,19 +110,7 @@ func TestEveryMistakeAtOnce(t *testing.T) {
 		t.Fatalf("want diagnostics, got %v", err)
 	}
 	got := err.Error() + "\n"
-	golden := filepath.Join("testdata", "mistakes.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("diagnostics differ from %s (go test -update rewrites it):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "mistakes.golden"), []byte(got))
 	for _, must := range []string{
 		"mistakes.yaml:6:12: timeout \"5\" is not a duration",
 		"mistakes.yaml:7:3: x-govern has no field \"tiers\"",

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
 
+	_ "github.com/govkit/govern/internal/golden" // accepts go test ./... -update
+
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/problem"
 )
