@@ -28,7 +28,7 @@
 // keyed by the policy's FullMethod, so an OpenAPI operation whose x-govern
 // names grpc_method shares, through WithGovernor, the gRPC method's rate
 // limiter and breaker, and, with the same store (WithIdempotencyStore, or
-// the same Redis), its idempotency keys: a key used over one transport and
+// the same Redis store), its idempotency keys: a key used over one transport and
 // replayed over the other is answered 409 while in flight and 422 after
 // (the requests' encodings differ), never run twice.
 package httpgovern

@@ -132,7 +132,7 @@ func New(routes []policy.Route, opts ...Option) (*Middleware, error) {
 			rt.limiter, rt.breaker = c.shared.Limiter(p.FullMethod), c.shared.Breaker(p.FullMethod)
 		}
 		if rt.limiter == nil && p.RateLimit != nil {
-			rt.limiter = ratelimit.New(p.FullMethod, *p.RateLimit, ratelimit.WithRedis(c.redis),
+			rt.limiter = ratelimit.New(p.FullMethod, *p.RateLimit, ratelimit.WithStore(c.rateLimitStore),
 				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix+c.service+":"))
 		}
 		if rt.breaker == nil && p.CircuitBreaker != nil {
@@ -156,12 +156,8 @@ func New(routes []policy.Route, opts ...Option) (*Middleware, error) {
 		m.routes[key] = rt
 	}
 	if needStore {
-		switch {
-		case c.store != nil:
-			m.store = c.store
-		case c.redis != nil:
-			m.store = idempotency.NewRedisStore(c.redis)
-		default:
+		m.store = c.store
+		if m.store == nil {
 			m.store = idempotency.NewMemoryStore()
 		}
 	}

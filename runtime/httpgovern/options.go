@@ -4,7 +4,6 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -30,7 +29,7 @@ type config struct {
 	logger               *slog.Logger
 	tracerProvider       trace.TracerProvider
 	propagator           propagation.TextMapPropagator
-	redis                redis.UniversalClient
+	rateLimitStore       ratelimit.Store
 	store                idempotency.Store
 	shared               Shared
 	maxBody              int64
@@ -64,16 +63,17 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.propagator = p }
 }
 
-// WithRedis counts DISTRIBUTED rate limits in Redis and, unless
-// WithIdempotencyStore, keeps idempotency records there (replicas share
-// them).
-func WithRedis(client redis.UniversalClient) Option {
-	return func(c *config) { c.redis = client }
+// WithRateLimitStore gives DISTRIBUTED rate limits the store replicas
+// share, such as redislimit.New(client) from runtime/ratelimit/redislimit.
+// Without it they count per replica.
+func WithRateLimitStore(store ratelimit.Store) Option {
+	return func(c *config) { c.rateLimitStore = store }
 }
 
-// WithIdempotencyStore sets the idempotency store. Give the gRPC governor
-// the same one to share keys across transports. Default: Redis with
-// WithRedis, else in memory.
+// WithIdempotencyStore sets the idempotency store, such as
+// redisstore.New(client) from runtime/idempotency/redisstore for replicas
+// that share results. Give the gRPC governor the same one to share keys
+// across transports. Default: in memory (one replica).
 func WithIdempotencyStore(s idempotency.Store) Option {
 	return func(c *config) { c.store = s }
 }
