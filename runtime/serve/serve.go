@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/govkit/govern/runtime/health"
+	"github.com/govkit/govern/runtime/logging"
 )
 
 // Defaults of Run's shutdown sequence.
@@ -73,8 +74,11 @@ func WithShutdownTimeout(d time.Duration) Option {
 	}
 }
 
-// WithLogger logs the lifecycle (listening, draining, stopped) to l
-// (default slog.Default()).
+// WithLogger logs the lifecycle (listening, draining, stopped) to l. Pass
+// the process logger, the one given to governance.WithLogger, so every line
+// of the process has one format. Default: runtime/logging's JSON logger on
+// stderr, the governor's default too (never slog.Default(), whose text
+// lines would sit between the governor's JSON ones).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 type grpcListener struct {
@@ -106,7 +110,7 @@ func New(opts ...Option) *Server {
 		opt(s)
 	}
 	if s.log == nil {
-		s.log = slog.Default()
+		s.log = logging.New(os.Stderr, slog.LevelInfo)
 	}
 	if s.checks == nil && s.grpcHealth != nil {
 		s.checks = s.grpcHealth.Checks()
