@@ -23,6 +23,7 @@ const (
 	DefaultRetryMaxAttempts   = 3
 	DefaultRetryInitial       = 100 * time.Millisecond
 	DefaultRetryMax           = time.Second
+	DefaultAdaptiveRetryMax   = 2 * time.Second
 	DefaultRetryMultiplier    = 2.0
 	DefaultBreakerRatio       = 0.5
 	DefaultBreakerMinRequests = 20
@@ -467,6 +468,9 @@ func resolveRetry(d *diagnostics, scopes []Scope, timeout time.Duration) *policy
 		r.MaxBackoff = initial
 	case maxSet && maxBackoff > 0:
 		r.MaxBackoff = maxBackoff
+	case r.Adaptive:
+		// The field guide's cap for RTT-adaptive backoff (retry.DefaultMaxBackoff).
+		r.MaxBackoff = max(DefaultAdaptiveRetryMax, initial)
 	default:
 		r.MaxBackoff = max(DefaultRetryMax, initial)
 	}

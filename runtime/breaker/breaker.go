@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -58,9 +59,6 @@ const (
 	// of two).
 	shards = 8
 
-	stateBits = 2
-	stateMask = 1<<stateBits - 1
-
 	// A bucket's count packs the number of calls in the high 32 bits and
 	// the number of failures in the low 32 bits, so one atomic add records
 	// a call.
@@ -91,13 +89,11 @@ type shard struct {
 // and Permit.Done allocate nothing; see the package doc for why it is not
 // sony/gobreaker.
 type Breaker struct {
-	// stateGen packs the state (low bits) with a generation that every
-	// transition increments, so that outcomes of calls admitted under an
-	// earlier state are ignored.
-	stateGen atomic.Uint64
-	// openUntil is the clock reading (ns since base) at which an open
-	// breaker admits probes.
-	openUntil atomic.Int64
+	// regime is the current state together with its deadline, published
+	// as one immutable value: a caller never sees a new state with an old
+	// deadline (or the reverse), and outcomes of calls admitted under an
+	// earlier regime are ignored.
+	regime atomic.Pointer[regime]
 	// epoch is the latest time slice any call observed.
 	epoch atomic.Int64
 	// probes counts half-open admissions and probeSuccesses their
@@ -114,21 +110,57 @@ type Breaker struct {
 
 	base      time.Time
 	clock     func() time.Time
-	onChange  func(from, to State)
+	onChange  func(Transition)
 	isFailure func(error) bool
 	name      string
 
 	shards [shards]shard
 }
 
+// regime is one state of the breaker, never modified once published.
+type regime struct {
+	state State
+	// gen increments with every transition; probe counts are kept per
+	// generation.
+	gen uint64
+	// until is a clock reading (ns since base): for Open, when probes may
+	// start; for HalfOpen, when probes whose outcome never came are given
+	// up and a fresh generation of probes starts.
+	until int64
+}
+
+// Transition describes one state change, as WithStateChange reports it.
+type Transition struct {
+	From, To State
+	// Calls and Failures are the rolling window's counts that tripped a
+	// closed breaker open (Failures/Calls is the failure ratio that crossed
+	// the policy's); for a failed half-open probe, the probes of that
+	// generation admitted so far and 1. Zero for other transitions.
+	Calls, Failures uint64
+	// Context is the context of the call whose outcome caused the change,
+	// when that call reported it with Permit.DoneContext (its trace id
+	// names the call that tripped the breaker); nil otherwise.
+	Context context.Context
+}
+
+// FailRatio is Failures/Calls, or 0 without calls.
+func (t Transition) FailRatio() float64 {
+	if t.Calls == 0 {
+		return 0
+	}
+	return float64(t.Failures) / float64(t.Calls)
+}
+
 // Option configures a Breaker.
 type Option func(*Breaker)
 
 // WithStateChange calls fn, synchronously and from the goroutine that
-// caused it, after every state transition. Metrics use it to export the
-// state; fn must be fast and must not call back into the breaker's
-// transitions.
-func WithStateChange(fn func(from, to State)) Option {
+// caused it, after every state transition, once the new state and its
+// deadline are in force together: a call admitted or rejected while fn runs
+// sees the new state (an Allow during the callback of a trip to Open is
+// rejected). Metrics and audit logs use it; fn must not call back into the
+// breaker's transitions.
+func WithStateChange(fn func(Transition)) Option {
 	return func(b *Breaker) { b.onChange = fn }
 }
 
@@ -193,6 +225,7 @@ func New(p policy.CircuitBreaker, opts ...Option) *Breaker {
 			b.shards[s].ring[i].epoch.Store(-1)
 		}
 	}
+	b.regime.Store(&regime{state: Closed})
 	return b
 }
 
@@ -206,76 +239,82 @@ func (b *Breaker) now() int64 {
 
 // State returns the breaker's current state. An open breaker whose OpenFor
 // has passed still reports Open until the next Allow moves it to half-open.
-func (b *Breaker) State() State { return State(b.stateGen.Load() & stateMask) }
+func (b *Breaker) State() State { return b.regime.Load().state }
 
-// Permit is an admission by Allow. Report the call's outcome with Done or
-// Record exactly once. The zero Permit ignores outcomes.
+// Permit is an admission by Allow. Report the call's outcome with Done,
+// DoneContext or Record exactly once. The zero Permit ignores outcomes.
 type Permit struct {
-	b   *Breaker
-	gen uint64
+	b *Breaker
+	r *regime
 }
 
 // Allow admits a call or rejects it with UNAVAILABLE carrying ErrorInfo
 // reason CIRCUIT_OPEN and a RetryInfo delay until the breaker will probe
 // again. It allocates nothing when it admits.
 func (b *Breaker) Allow() (Permit, error) {
-	sg := b.stateGen.Load()
-	switch State(sg & stateMask) {
+	r := b.regime.Load()
+	switch r.state {
 	case Closed:
-		return Permit{b, sg}, nil
+		return Permit{b, r}, nil
 	case Open:
 		now := b.now()
-		if wait := b.openUntil.Load() - now; wait > 0 {
+		if wait := r.until - now; wait > 0 {
 			return Permit{}, b.rejection(time.Duration(wait))
 		}
-		b.transition(sg, HalfOpen)
-		sg = b.stateGen.Load()
-		if State(sg&stateMask) != HalfOpen {
-			return b.Allow()
-		}
+		b.transition(r, HalfOpen, now+b.openFor, Transition{})
+		return b.Allow()
 	}
 	// Half-open: admit the first halfOpenRequests probes of this generation.
-	if countInGeneration(&b.probes, sg>>stateBits) <= b.halfOpenRequests {
-		return Permit{b, sg}, nil
+	if countInGeneration(&b.probes, r.gen) <= b.halfOpenRequests {
+		return Permit{b, r}, nil
 	}
 	// Probes whose outcome never came (a lost permit, a hung call) must not
 	// keep the breaker half-open forever: after OpenFor, probe afresh.
 	now := b.now()
-	if now-b.openUntil.Load() >= b.openFor {
-		b.openUntil.Store(now)
-		if b.transition(sg, HalfOpen) {
-			return b.Allow()
-		}
+	if now >= r.until {
+		b.transition(r, HalfOpen, now+b.openFor, Transition{})
+		return b.Allow()
 	}
-	return Permit{}, b.rejection(time.Duration(b.openUntil.Load() + b.openFor - now))
+	return Permit{}, b.rejection(time.Duration(r.until - now))
 }
 
 // Done records the outcome of the admitted call, classifying err with the
 // breaker's failure classifier (IsFailure by default).
 func (p Permit) Done(err error) {
+	p.DoneContext(nil, err)
+}
+
+// DoneContext is Done for a call whose context should travel with the
+// state change its outcome may cause (Transition.Context), so that the
+// change can name the call that tripped the breaker.
+func (p Permit) DoneContext(ctx context.Context, err error) {
 	if p.b == nil {
 		return
 	}
-	p.Record(err != nil && p.b.isFailure(err))
+	p.record(ctx, err != nil && p.b.isFailure(err))
 }
 
 // Record records the outcome of the admitted call: failed counts against
 // the breaker.
 func (p Permit) Record(failed bool) {
+	p.record(nil, failed)
+}
+
+func (p Permit) record(ctx context.Context, failed bool) {
 	b := p.b
 	if b == nil {
 		return
 	}
-	sg := b.stateGen.Load()
-	if sg != p.gen {
+	r := b.regime.Load()
+	if r != p.r {
 		// The breaker changed state since the call was admitted; its
 		// outcome describes a past regime.
 		return
 	}
-	switch State(sg & stateMask) {
+	switch r.state {
 	case Closed:
-		r := rand.Uint32()
-		sh := &b.shards[r&(shards-1)]
+		rnd := rand.Uint32()
+		sh := &b.shards[rnd&(shards-1)]
 		if !failed {
 			// Fast path: one atomic add on this shard; the clock is read
 			// once per clockEvery successes to date them.
@@ -293,19 +332,16 @@ func (p Permit) Record(failed bool) {
 		b.slot(sh, epoch).counts.Add(oneCall | oneFailure)
 		calls, failures := b.window(epoch)
 		if calls >= b.minRequests && float64(failures) >= b.failureRatio*float64(calls) {
-			if b.transition(sg, Open) {
-				b.openUntil.Store(now + b.openFor)
-			}
+			b.transition(r, Open, now+b.openFor, Transition{Calls: calls, Failures: failures, Context: ctx})
 		}
 	case HalfOpen:
 		if failed {
-			if b.transition(sg, Open) {
-				b.openUntil.Store(b.now() + b.openFor)
-			}
+			probes := uint64(inGeneration(b.probes.Load(), r.gen))
+			b.transition(r, Open, b.now()+b.openFor, Transition{Calls: probes, Failures: 1, Context: ctx})
 			return
 		}
-		if countInGeneration(&b.probeSuccesses, sg>>stateBits) >= b.halfOpenRequests {
-			b.transition(sg, Closed)
+		if countInGeneration(&b.probeSuccesses, r.gen) >= b.halfOpenRequests {
+			b.transition(r, Closed, 0, Transition{Context: ctx})
 		}
 	}
 }
@@ -372,12 +408,11 @@ func (b *Breaker) Counts() (calls, failures uint64) {
 	return calls, failures
 }
 
-// transition moves the breaker from the state packed in sg to `to`, if no
-// other goroutine transitioned first. It reports whether it did.
-func (b *Breaker) transition(sg uint64, to State) bool {
-	from := State(sg & stateMask)
-	switch to {
-	case Closed:
+// transition replaces regime from with a regime in state to whose deadline
+// is until, if no other goroutine transitioned first, and then reports it
+// to the state-change callback. It reports whether it did.
+func (b *Breaker) transition(from *regime, to State, until int64, t Transition) bool {
+	if to == Closed {
 		// Start the new closed regime with an empty window, before
 		// publishing it, so that no closed-state call sees stale counts.
 		for s := range b.shards {
@@ -388,12 +423,12 @@ func (b *Breaker) transition(sg uint64, to State) bool {
 			}
 		}
 	}
-	next := (sg>>stateBits+1)<<stateBits | uint64(to)
-	if !b.stateGen.CompareAndSwap(sg, next) {
+	if !b.regime.CompareAndSwap(from, &regime{state: to, gen: from.gen + 1, until: until}) {
 		return false
 	}
-	if b.onChange != nil && from != to {
-		b.onChange(from, to)
+	if b.onChange != nil && from.state != to {
+		t.From, t.To = from.state, to
+		b.onChange(t)
 	}
 	return true
 }
@@ -413,6 +448,15 @@ func (b *Breaker) nameOr() string {
 		return "this call"
 	}
 	return b.name
+}
+
+// inGeneration returns the count packed in v when it belongs to generation
+// gen, else 0.
+func inGeneration(v, gen uint64) uint32 {
+	if v>>32 != gen&(1<<32-1) {
+		return 0
+	}
+	return uint32(v)
 }
 
 // countInGeneration increments the count packed in a for generation gen,

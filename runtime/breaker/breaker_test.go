@@ -31,10 +31,10 @@ func newTestBreaker(t *testing.T, p policy.CircuitBreaker) (*Breaker, *fakeClock
 	clock.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	var mu sync.Mutex
 	var changes []State
-	b := New(p, WithClock(clock.now), WithName("/t.S/M"), WithStateChange(func(from, to State) {
+	b := New(p, WithClock(clock.now), WithName("/t.S/M"), WithStateChange(func(tr Transition) {
 		mu.Lock()
 		defer mu.Unlock()
-		changes = append(changes, to)
+		changes = append(changes, tr.To)
 	}))
 	return b, clock, &changes
 }
@@ -217,15 +217,20 @@ func TestStaleOutcomesIgnored(t *testing.T) {
 	zero.Done(errInternal) // must not panic
 }
 
-func TestConcurrentCalls(t *testing.T) {
-	b := New(policy.CircuitBreaker{FailureRatio: 0.9, MinRequests: 1000, OpenFor: time.Millisecond})
+// Concurrent outcomes are all counted: a fixed clock keeps every call in
+// one slice (no slice reset may drop any), so the window must hold exactly
+// the calls and failures made.
+func TestConcurrentCallsAreAllCounted(t *testing.T) {
+	b, _, changes := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.9, MinRequests: 1000})
+	const goroutines, perGoroutine = 8, 5000
 	var wg sync.WaitGroup
-	for g := range 8 {
+	for g := range goroutines {
 		wg.Go(func() {
-			for i := range 5000 {
+			for i := range perGoroutine {
 				p, err := b.Allow()
 				if err != nil {
-					continue
+					t.Errorf("call rejected by a breaker that must stay closed: %v", err)
+					return
 				}
 				if (i+g)%2 == 0 {
 					p.Done(errInternal)
@@ -236,8 +241,101 @@ func TestConcurrentCalls(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if calls, failures := b.Counts(); failures > calls {
-		t.Fatalf("failures %d > calls %d", failures, calls)
+	calls, failures := b.Counts()
+	if calls != goroutines*perGoroutine || failures != goroutines*perGoroutine/2 {
+		t.Fatalf("window holds %d calls, %d failures; want %d and %d", calls, failures, goroutines*perGoroutine, goroutines*perGoroutine/2)
+	}
+	if b.State() != Closed || len(*changes) != 0 {
+		t.Fatalf("a 50%% failure ratio under a 90%% threshold changed state: %v", *changes)
+	}
+}
+
+// Many goroutines failing at once trip the breaker exactly once, and every
+// call after the trip is rejected.
+func TestConcurrentFailuresTripOnce(t *testing.T) {
+	b, _, changes := newTestBreaker(t, policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 100, OpenFor: time.Hour})
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				p, err := b.Allow()
+				if err != nil {
+					continue
+				}
+				admitted.Add(1)
+				p.Done(errInternal)
+			}
+		})
+	}
+	wg.Wait()
+	if len(*changes) != 1 || (*changes)[0] != Open {
+		t.Fatalf("state changes = %v, want exactly one to open", *changes)
+	}
+	// Calls admitted before the trip may finish after it, but no call can be
+	// admitted once it is open: at most the window plus those in flight.
+	if n := admitted.Load(); n < 100 || n > 100+8 {
+		t.Fatalf("%d calls admitted, want 100 (min requests) plus at most one in flight per goroutine", n)
+	}
+	if _, err := b.Allow(); !errinfo.Is(err, errinfo.CircuitOpen) {
+		t.Fatalf("Allow after the trip = %v, want CIRCUIT_OPEN", err)
+	}
+}
+
+// The state and its deadline change together: while the state-change
+// callback of a trip runs (it logs, it may be slow), a concurrent Allow sees
+// the breaker open with its full OpenFor ahead and is rejected.
+func TestAllowDuringTripCallbackIsRejected(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	b := New(policy.CircuitBreaker{MinRequests: 1, OpenFor: time.Hour}, WithStateChange(func(tr Transition) {
+		if tr.To == Open {
+			close(entered)
+			<-release
+		}
+	}))
+	p, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		p.Done(errInternal) // trips the breaker and blocks in the callback
+	}()
+	<-entered
+	_, err = b.Allow()
+	close(release)
+	<-recorded
+	if !errinfo.Is(err, errinfo.CircuitOpen) || errinfo.RetryAfter(err) < 59*time.Minute {
+		t.Fatalf("Allow during the trip callback = %v, want CIRCUIT_OPEN with about an hour to wait", err)
+	}
+	if b.State() != Open {
+		t.Fatalf("state = %v, want open for an hour", b.State())
+	}
+}
+
+// A trip reports the window's counts and the context of the call that
+// tripped it.
+func TestTransitionReportsRatioAndContext(t *testing.T) {
+	type key struct{}
+	var got []Transition
+	b := New(policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 4, OpenFor: time.Hour}, WithStateChange(func(tr Transition) { got = append(got, tr) }))
+	for _, err := range []error{nil, errInternal, nil, errInternal} {
+		p, aerr := b.Allow()
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		p.DoneContext(context.WithValue(context.Background(), key{}, "tripper"), err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("transitions = %+v, want one", got)
+	}
+	tr := got[0]
+	if tr.From != Closed || tr.To != Open || tr.Calls != 4 || tr.Failures != 2 || tr.FailRatio() != 0.5 {
+		t.Fatalf("transition = %+v, want closed->open over 4 calls, 2 failures", tr)
+	}
+	if tr.Context == nil || tr.Context.Value(key{}) != "tripper" {
+		t.Fatal("transition does not carry the tripping call's context")
 	}
 }
 

@@ -18,9 +18,10 @@
 //
 // Which errors count is decided by IsFailure (server-side failures such as
 // INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED; never the caller's own mistakes)
-// or WithFailureClassifier. WithStateChange reports transitions, which
-// runtime/metrics exports as govern_breaker_state (0 closed, 1 half-open,
-// 2 open).
+// or WithFailureClassifier. WithStateChange reports transitions (with the window's
+// counts that tripped the breaker and, through Permit.DoneContext, the
+// tripping call's context), which runtime/governance exports as
+// govern_breaker_state (0 closed, 1 half-open, 2 open) and logs.
 //
 // # Why not sony/gobreaker
 //
@@ -40,9 +41,14 @@
 // gobreaker cannot reach the goal: its mutex and two clock reads per call
 // alone exceed it.
 //
-// This breaker is lock-free instead: the state and a generation live in one
-// atomic word (so outcomes of calls admitted under an earlier state are
-// ignored), counts live in cache-line separated shards, and a success is
+// This breaker is lock-free instead: the state, a generation and the
+// state's deadline (when an open breaker probes again) are one immutable
+// value behind one atomic pointer, replaced by compare-and-swap on a
+// transition (a transition allocates; admissions and outcomes do not), so a
+// caller never sees a new state with an old deadline, the state-change
+// callback runs only once both are in force (an Allow during the callback of
+// a trip is rejected), and outcomes of calls admitted under an earlier
+// regime are ignored; counts live in cache-line separated shards, and a success is
 // one atomic add on a shard chosen at random. A shard reads the clock once
 // per 16 successes to date them into the rolling window, and every failure
 // dates all pending successes before judging the ratio, so a success is

@@ -17,7 +17,7 @@ import (
 func Example() {
 	b := breaker.New(policy.CircuitBreaker{FailureRatio: 0.5, MinRequests: 2, OpenFor: time.Minute},
 		breaker.WithName("/shop.v1.Orders/Create"),
-		breaker.WithStateChange(func(from, to breaker.State) { fmt.Println("breaker:", from, "->", to) }))
+		breaker.WithStateChange(func(t breaker.Transition) { fmt.Println("breaker:", t.From, "->", t.To) }))
 
 	for range 3 {
 		permit, err := b.Allow()

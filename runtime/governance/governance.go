@@ -146,9 +146,9 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 			series := m.series
 			series.SetBreakerState(uint32(breaker.Closed))
 			m.breaker = breaker.New(*p.CircuitBreaker, breaker.WithName(fullMethod),
-				breaker.WithStateChange(func(from, to breaker.State) {
-					series.SetBreakerState(uint32(to))
-					g.logger.Warn("circuit breaker changed state", "method", fullMethod, "from", from.String(), "to", to.String())
+				breaker.WithStateChange(func(t breaker.Transition) {
+					series.SetBreakerState(uint32(t.To))
+					g.logger.Warn("circuit breaker changed state", "method", fullMethod, "from", t.From.String(), "to", t.To.String())
 				}))
 		}
 		if g.tracer != nil {

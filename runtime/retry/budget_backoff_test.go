@@ -66,9 +66,10 @@ func TestBudgetConcurrent(t *testing.T) {
 	}
 }
 
+// Expected values are written out (e^1.3 = 3.669297, e^-0.65 = 0.522046,
+// e^1 = 2.718282), not recomputed with the implementation's formula.
 func TestCeiling(t *testing.T) {
 	bo := Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 2}
-	e := func(x float64) time.Duration { return time.Duration(float64(10*time.Millisecond) * math.Exp(x)) }
 	cases := []struct {
 		name          string
 		bo            Backoff
@@ -76,15 +77,18 @@ func TestCeiling(t *testing.T) {
 		p99, baseline time.Duration
 		want          time.Duration
 	}{
-		{"nothing measured: ratio 1", bo, 0, 0, 0, e(1.3)},
-		{"at baseline", bo, 0, 50 * time.Millisecond, 50 * time.Millisecond, e(1.3)},
-		{"twice baseline", bo, 0, 100 * time.Millisecond, 50 * time.Millisecond, e(2.6)},
-		{"half baseline", bo, 0, 25 * time.Millisecond, 50 * time.Millisecond, e(0.65)},
-		{"second retry grows by multiplier", bo, 1, 50 * time.Millisecond, 50 * time.Millisecond, 2 * e(1.3)},
+		{"at baseline the ceiling is the initial backoff", bo, 0, 50 * time.Millisecond, 50 * time.Millisecond, 10 * time.Millisecond},
+		{"nothing measured counts as the baseline", bo, 0, 0, 50 * time.Millisecond, 10 * time.Millisecond},
+		{"twice baseline: e^1.3 x initial", bo, 0, 100 * time.Millisecond, 50 * time.Millisecond, 36_692_967 * time.Nanosecond},
+		{"half baseline: e^-0.65 x initial", bo, 0, 25 * time.Millisecond, 50 * time.Millisecond, 5_220_458 * time.Nanosecond},
+		{"second retry grows by the multiplier", bo, 1, 50 * time.Millisecond, 50 * time.Millisecond, 20 * time.Millisecond},
 		{"capped", bo, 0, 500 * time.Millisecond, 50 * time.Millisecond, time.Second},
 		{"huge ratio does not overflow", bo, 4, time.Hour, time.Nanosecond, time.Second},
-		{"custom alpha", Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 2, Alpha: 0.5}, 0, 0, 0, e(0.5)},
-		{"multiplier below 1 treated as 1", Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 0.5}, 3, 0, 0, e(1.3)},
+		{"custom alpha 0.5 at 3x baseline: e^1 x initial", Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 2, Alpha: 0.5}, 0, 150 * time.Millisecond, 50 * time.Millisecond, 27_182_818 * time.Nanosecond},
+		{"multiplier below 1 treated as 1", Backoff{Initial: 10 * time.Millisecond, Max: time.Second, Multiplier: 0.5}, 3, 0, 0, 10 * time.Millisecond},
+		{"field guide defaults at the default 210ms baseline: 100ms", Backoff{}, 0, 210 * time.Millisecond, 0, 100 * time.Millisecond},
+		{"field guide defaults at 420ms: 366.9ms", Backoff{}, 0, 420 * time.Millisecond, 0, 366_929_667 * time.Nanosecond},
+		{"field guide defaults cap at 2s", Backoff{}, 0, 2 * time.Second, 0, 2 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,6 +97,21 @@ func TestCeiling(t *testing.T) {
 				t.Errorf("Ceiling = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// At the baseline RTT the first ceiling is exactly the configured initial
+// backoff, whatever alpha, initial and baseline are.
+func TestCeilingAtBaselineIsInitial(t *testing.T) {
+	for _, alpha := range []float64{0.1, 1.3, 5} {
+		for _, initial := range []time.Duration{time.Millisecond, 100 * time.Millisecond, 700 * time.Millisecond} {
+			for _, baseline := range []time.Duration{time.Millisecond, 210 * time.Millisecond, 3 * time.Second} {
+				bo := Backoff{Initial: initial, Max: time.Hour, Multiplier: 2, Alpha: alpha}
+				if got := bo.Ceiling(0, baseline, baseline); got != initial {
+					t.Fatalf("alpha %v initial %v baseline %v: ceiling at baseline = %v, want the initial backoff", alpha, initial, baseline, got)
+				}
+			}
+		}
 	}
 }
 

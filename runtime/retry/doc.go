@@ -10,15 +10,19 @@
 // method is never retried by both): the n-th retry after a failure waits a
 // uniformly random time in [0, ceiling] ("full jitter") with
 //
-//	ceiling = min(initial × multiplier^n × e^(α × rttP99/rttBaseline), max_backoff)
+//	ceiling = min(initial × multiplier^n × e^(α × (rttP99/rttBaseline − 1)), max_backoff)
 //
 // where rttP99 is the P99 round trip to the target over the last one to two
 // windows (runtime/rtt), rttBaseline is the policy's RTTBaseline or, when it
-// has none, the P99 of the target's first window, and α is 1.3 by default.
-// At the baseline the ceiling is ≈ 3.7 × initial; a target whose P99 has
-// doubled gets ≈ 13.5 ×, tripled ≈ 49 ×, quickly reaching max_backoff. For
-// n = 0 this is exactly the DESIGN 4.4 formula; later retries grow by the
-// policy's multiplier as gRPC's own do.
+// has none, the P99 of the target's first window, or until that is learned
+// DefaultRTTBaseline (210 ms), and α is 1.3 by default. At the baseline the
+// first ceiling is exactly the configured initial backoff; a target whose
+// P99 has doubled gets e^1.3 ≈ 3.7 ×, tripled e^2.6 ≈ 13.5 ×, quickly
+// reaching max_backoff. The defaults are the field guide's: initial 100 ms,
+// cap 2 s. DESIGN 4.4's exponent α × rttP99/rttBaseline would put the
+// ceiling at 3.7 × initial when nothing is wrong; subtracting one keeps the
+// growth per baseline and makes the configured number true at the
+// baseline. Later retries grow by the policy's multiplier as gRPC's own do.
 //
 // A retry is sent only when every one of these holds:
 //

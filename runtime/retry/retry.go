@@ -1,8 +1,11 @@
 package retry
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -152,8 +155,10 @@ func Validate(fullMethod string, m *policy.Method) error {
 		return fmt.Errorf("retry: %s is a streaming method; adaptive retry covers unary methods only, remove adaptive", fullMethod)
 	case r.MaxAttempts < 2 || r.MaxAttempts > 5:
 		return fmt.Errorf("retry: %s: max attempts %d outside 2..5 (gRPC's cap is 5)", fullMethod, r.MaxAttempts)
-	case r.InitialBackoff <= 0 || r.MaxBackoff < r.InitialBackoff:
-		return fmt.Errorf("retry: %s: backoffs must be positive with max >= initial (initial %v, max %v)", fullMethod, r.InitialBackoff, r.MaxBackoff)
+	case r.InitialBackoff < 0 || r.MaxBackoff < 0:
+		return fmt.Errorf("retry: %s: backoffs must not be negative (initial %v, max %v); leave them zero for the defaults %v and %v", fullMethod, r.InitialBackoff, r.MaxBackoff, DefaultInitialBackoff, DefaultMaxBackoff)
+	case r.MaxBackoff > 0 && r.MaxBackoff < cmp.Or(r.InitialBackoff, DefaultInitialBackoff):
+		return fmt.Errorf("retry: %s: max backoff %v is below the initial backoff %v; raise max_backoff", fullMethod, r.MaxBackoff, cmp.Or(r.InitialBackoff, DefaultInitialBackoff))
 	}
 	return nil
 }
@@ -205,6 +210,7 @@ func (r *Retrier) retry(ctx context.Context, m *policy.Method, method string, re
 	t := r.target(cc.Target())
 	pol := m.Retry
 	bo := Backoff{Initial: pol.InitialBackoff, Max: pol.MaxBackoff, Multiplier: pol.Multiplier, Alpha: r.cfg.alpha}
+
 	var trailer metadata.MD
 	var server peer.Peer
 	attemptOpts := make([]grpc.CallOption, len(opts), len(opts)+2)
@@ -285,11 +291,15 @@ func (r *Retrier) retry(ctx context.Context, m *policy.Method, method string, re
 }
 
 func (r *Retrier) p99(t *target) time.Duration {
+	if r.cfg.alpha == 0 {
+		return 0 // WithAlpha(0): RTT-blind, every ceiling as at the baseline
+	}
 	p, _ := t.rtt.Quantile(0.99)
 	return p
 }
 
-// baseline is the policy's RTT baseline, else the learned one, else 0.
+// baseline is the policy's RTT baseline, else the learned one, else 0
+// (Ceiling then uses DefaultRTTBaseline).
 func (r *Retrier) baseline(t *target, pol *policy.Retry) time.Duration {
 	if pol.RTTBaseline > 0 {
 		return pol.RTTBaseline
@@ -328,20 +338,30 @@ func retryable(pol *policy.Retry, c codes.Code) bool {
 	return false
 }
 
+// maxPushbackMillis is the largest pushback in milliseconds that a
+// time.Duration holds; larger values are clamped to it.
+const maxPushbackMillis = math.MaxInt64 / int64(time.Millisecond)
+
 // parsePushback reads the gRFC A6 pushback trailer: a single non-negative
 // integer of milliseconds is a delay; a negative, malformed or repeated
-// value means stop.
+// value means stop. A delay too long for a time.Duration (over ~292 years)
+// is clamped to the longest one: the server asked for a long pause and gets
+// it (the call's deadline then stops the retry, as for any delay longer
+// than the time left), never an immediate retry through an overflow.
 func parsePushback(md metadata.MD) (delay time.Duration, ok, stop bool) {
 	vals := md.Get(PushbackTrailer)
 	switch len(vals) {
 	case 0:
 		return 0, false, false
 	case 1:
-		ms, err := strconv.Atoi(vals[0])
+		ms, err := strconv.ParseInt(vals[0], 10, 64)
+		if errors.Is(err, strconv.ErrRange) && ms > 0 {
+			ms, err = maxPushbackMillis, nil
+		}
 		if err != nil || ms < 0 {
 			return 0, false, true
 		}
-		return time.Duration(ms) * time.Millisecond, true, false
+		return time.Duration(min(ms, maxPushbackMillis)) * time.Millisecond, true, false
 	default:
 		return 0, false, true
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,7 +182,9 @@ func TestNewRejectsUnsafeAdaptivePolicies(t *testing.T) {
 		{"streaming", policy.Method{IdempotencyLevel: policy.Idempotent, ServerStreaming: true, Retry: &good}, "streaming"},
 		{"one attempt", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 1, InitialBackoff: 1, MaxBackoff: 1}}, "max attempts 1"},
 		{"six attempts", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 6, InitialBackoff: 1, MaxBackoff: 1}}, "max attempts 6"},
-		{"max below initial", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 3, InitialBackoff: 2, MaxBackoff: 1}}, "backoffs"},
+		{"max below initial", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 3, InitialBackoff: 2, MaxBackoff: 1}}, "below the initial backoff"},
+		{"max below the default initial", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 3, MaxBackoff: time.Millisecond}}, "below the initial backoff 100ms"},
+		{"negative backoff", policy.Method{IdempotencyLevel: policy.Idempotent, Retry: &policy.Retry{Adaptive: true, MaxAttempts: 3, InitialBackoff: -1}}, "must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -449,6 +452,11 @@ func TestParsePushback(t *testing.T) {
 		{[]string{"1.5"}, 0, false, true},
 		{[]string{""}, 0, false, true},
 		{[]string{"1", "2"}, 0, false, true},
+		// 9270000000000 ms overflows time.Duration: clamped, never negative.
+		{[]string{"9270000000000"}, time.Duration(math.MaxInt64 / int64(time.Millisecond) * int64(time.Millisecond)), true, false},
+		{[]string{"99999999999999999999"}, time.Duration(math.MaxInt64 / int64(time.Millisecond) * int64(time.Millisecond)), true, false},
+		{[]string{"-99999999999999999999"}, 0, false, true},
+		{[]string{"9223372036854"}, 9223372036854 * time.Millisecond, true, false},
 	}
 	for _, c := range cases {
 		md := metadata.MD{}
@@ -463,13 +471,23 @@ func TestParsePushback(t *testing.T) {
 }
 
 func FuzzParsePushback(f *testing.F) {
-	for _, s := range []string{"0", "250", "-1", "x", "99999999999999999999"} {
+	for _, s := range []string{"0", "250", "-1", "x", "99999999999999999999", "9270000000000"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, ok, stop := parsePushback(metadata.MD{PushbackTrailer: {s}})
 		if ok == stop || d < 0 || (!ok && d != 0) {
 			t.Fatalf("parsePushback(%q) = %v, %v, %v", s, d, ok, stop)
+		}
+		// A valid millisecond count is honoured exactly when a Duration
+		// holds it, and never shortened otherwise.
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+			if n <= math.MaxInt64/int64(time.Millisecond) && d != time.Duration(n)*time.Millisecond {
+				t.Fatalf("parsePushback(%q) = %v, want %dms", s, d, n)
+			}
+			if n > math.MaxInt64/int64(time.Millisecond) && d < time.Duration(math.MaxInt64/int64(time.Millisecond))*time.Millisecond {
+				t.Fatalf("parsePushback(%q) = %v, shortened a pushback too long for a Duration", s, d)
+			}
 		}
 	})
 }
