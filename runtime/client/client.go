@@ -100,9 +100,17 @@ func DialOptions(table policy.Table, opts ...Option) ([]grpc.DialOption, error) 
 			stream = append(stream, b.stream)
 		}
 	}
+	if o.resolution != nil {
+		if sc, err = withLoadBalancing(sc, o.resolution.LoadBalancingConfig()); err != nil {
+			return nil, err
+		}
+	}
 	dial := []grpc.DialOption{
 		grpc.WithDefaultServiceConfig(sc),
 		grpc.WithChainUnaryInterceptor(unary...),
+	}
+	if o.resolution != nil {
+		dial = append(dial, grpc.WithResolvers(o.resolution.Resolver()))
 	}
 	if len(stream) > 0 {
 		dial = append(dial, grpc.WithChainStreamInterceptor(stream...))

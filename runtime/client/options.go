@@ -22,6 +22,7 @@ type options struct {
 	retries    []retryOverride
 	breakers   bool
 	gateway    bool
+	resolution Resolution
 }
 
 type retryOverride struct {

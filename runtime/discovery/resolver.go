@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,14 +70,25 @@ func (b *Builder) Scheme() string { return Scheme }
 // DialOptions returns what a ClientConn needs to resolve govern:/// targets
 // with b and balance them by region and colour: the resolver and a default
 // service config selecting the balancer. A client governed by
-// runtime/governance gets both from governance.WithDiscovery instead,
-// merged into the service config of its policy table.
+// runtime/governance gets both from governance.WithDiscovery instead
+// (client.WithResolution underneath), merged into the service config of
+// its policy table, whose timeouts and retries a second default service
+// config would otherwise replace.
 func (b *Builder) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithResolvers(b),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":` + LoadBalancingConfig + `}`),
 	}
 }
+
+// Resolver returns b; with LoadBalancingConfig it makes b a
+// runtime/client Resolution, merged by client.WithResolution (and
+// governance.WithDiscovery) into the service config of a policy table.
+func (b *Builder) Resolver() resolver.Builder { return b }
+
+// LoadBalancingConfig returns the loadBalancingConfig selecting the
+// region- and colour-aware balancer.
+func (b *Builder) LoadBalancingConfig() json.RawMessage { return json.RawMessage(LoadBalancingConfig) }
 
 // ParseTarget returns the service name of a govern:/// target, rejecting
 // what the resolver would not understand.

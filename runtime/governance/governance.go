@@ -46,6 +46,9 @@ type Governor struct {
 	// idempotent is the idempotency server's interceptor, nil when no
 	// method of the table deduplicates calls.
 	idempotent grpc.UnaryServerInterceptor
+	// resolution resolves and balances the targets of DialOptionsFor; nil
+	// leaves grpc-go's defaults.
+	resolution client.Resolution
 }
 
 // method is everything the chain needs for one governed method, resolved
@@ -79,7 +82,8 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 			return nil, fmt.Errorf("governance: WithService got an empty %s; give every metric series a real %s (or leave WithService out for %q)", label, label, unknownLabel)
 		}
 	}
-	g := &Governor{table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel}
+	g := &Governor{
+		resolution: c.resolution, table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel}
 	if g.codeLevel == nil {
 		g.codeLevel = logging.CodeLevel
 	}
@@ -202,7 +206,7 @@ func (g *Governor) DialOptions(opts ...client.Option) ([]grpc.DialOption, error)
 // DialOptionsFor is DialOptions for the policy table of the service being
 // called, such as inventoryv1.InventoryServicePolicy.
 func (g *Governor) DialOptionsFor(table policy.Table, opts ...client.Option) ([]grpc.DialOption, error) {
-	dial, err := client.DialOptions(table, append([]client.Option{client.WithRegisterer(g.registerer)}, opts...)...)
+	dial, err := client.DialOptions(table, append(g.clientDefaults(), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("governance: client dial options: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 
+	"github.com/govkit/govern/runtime/client"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/ratelimit"
@@ -30,6 +31,7 @@ type config struct {
 	codeLevel            func(codes.Code) slog.Level
 	idempotencyStore     idempotency.Store
 	idempotencyOptions   []idempotency.Option
+	resolution           client.Resolution
 }
 
 // WithService sets the const labels service, env and region carried by
