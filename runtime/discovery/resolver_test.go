@@ -27,6 +27,7 @@ func dial(t *testing.T, reg discovery.Registry, opts ...discovery.Option) (*grpc
 	metrics := prometheus.NewRegistry()
 	b, err := discovery.NewBuilder(reg, append([]discovery.Option{
 		discovery.WithRegisterer(metrics),
+		discovery.WithLogger(quiet),
 		discovery.WithProbe(100*time.Millisecond, 80*time.Millisecond),
 		discovery.WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond),
 	}, opts...)...)

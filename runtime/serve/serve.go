@@ -101,6 +101,7 @@ type Server struct {
 	drainDelay      time.Duration
 	shutdownTimeout time.Duration
 	log             *slog.Logger
+	hooks           []shutdownHook
 }
 
 // New returns a Server; Run starts it.
@@ -204,6 +205,8 @@ func (s *Server) shutdown() error {
 	if s.grpcHealth != nil {
 		s.grpcHealth.Shutdown()
 	}
+	// 1b. Deregister from discovery (WithShutdownHook).
+	s.runHooks()
 	// 2. Let balancers notice.
 	if s.drainDelay > 0 {
 		s.log.Info("readiness false, draining before closing listeners", "drain_delay", s.drainDelay)
