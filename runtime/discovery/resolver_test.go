@@ -198,7 +198,9 @@ func TestColourRouting(t *testing.T) {
 	conn, _ := dial(t, reg, discovery.WithLocalRegion("us-west-2"))
 	ctx := t.Context()
 	eventually(t, "every endpoint is ready", func() bool {
-		return onlyFrom(servedBy(t, discovery.PreferColour(ctx, "canary"), conn, 4), canary.Addr)
+		return onlyFrom(servedBy(t, discovery.PreferColour(ctx, "canary"), conn, 4), canary.Addr) &&
+			onlyFrom(servedBy(t, ctx, conn, 4), stable.Addr) &&
+			onlyFrom(servedBy(t, discovery.WithRoute(ctx, discovery.Route{Region: "eu-west-1", Colour: "canary"}), conn, 4), farCanary.Addr)
 	})
 	cases := []struct {
 		name string
