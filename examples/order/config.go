@@ -79,8 +79,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	var level string
 	str(&cfg.GRPCAddr, "grpc-addr", ":50051", "gRPC listen address")
-	str(&cfg.HTTPAddr, "http-addr", ":8080", "HTTP gateway listen address")
-	str(&cfg.AdminAddr, "admin-addr", ":9090", "admin (health, metrics, pprof) listen address; keep it off the public network")
+	str(&cfg.HTTPAddr, "http-addr", ":8081", "HTTP gateway listen address")
+	str(&cfg.AdminAddr, "admin-addr", ":9081", "admin (health, metrics, pprof) listen address; keep it off the public network")
 	str(&cfg.RedisAddr, "redis-addr", "", "Redis host:port for the shared idempotency store, distributed rate limits and readiness; several comma-separated addresses (a,b,c) are a Redis Cluster; empty uses an in-process store")
 	str(&cfg.Service, "service", "order", "service label on every metric series")
 	str(&cfg.Env, "env", "dev", "env label on every metric series")

@@ -19,7 +19,7 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, c config) {
-				if c.GRPCAddr != ":50051" || c.HTTPAddr != ":8080" || c.AdminAddr != ":9090" || c.RedisAddr != "" ||
+				if c.GRPCAddr != ":50051" || c.HTTPAddr != ":8081" || c.AdminAddr != ":9081" || c.RedisAddr != "" ||
 					c.Service != "order" || c.DrainDelay != 5*time.Second || c.Pprof || c.LogLevel != slog.LevelInfo {
 					t.Fatalf("defaults = %+v", c)
 				}

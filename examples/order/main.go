@@ -4,7 +4,7 @@
 // govern runtime, served over gRPC, over HTTP/JSON through the grpc-gateway,
 // with health, metrics and graceful shutdown on an admin port.
 //
-//	go run ./examples/order                       # gRPC :50051, HTTP :8080, admin :9090
+//	go run ./examples/order                       # gRPC :50051, HTTP :8081, admin :9081
 //	go run ./examples/order -redis-addr 127.0.0.1:6379 -env prod -region eu-west-1
 //
 // Every flag also reads ORDER_<FLAG> from the environment; see -help.
