@@ -18,7 +18,9 @@
 //     Retry.Adaptive ones, never both; a retry policy on any other method
 //     (in the table or from WithRetry) makes DialOptions fail;
 //   - the same idempotency key on every attempt of one logical call
-//     (runtime/idempotency's client interceptor runs outermost);
+//     (runtime/idempotency's client interceptor runs outermost), except on
+//     an HTTP gateway's connection (ForGateway), which forwards its
+//     caller's key or none and never mints one;
 //   - a circuit breaker per target+method (runtime/breaker): when it is
 //     open the call fails at once with UNAVAILABLE and ErrorInfo reason
 //     CIRCUIT_OPEN, without a network call;

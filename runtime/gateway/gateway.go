@@ -73,12 +73,13 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 		opt(&cfg)
 	}
 	muxOpts := []runtime.ServeMuxOption{
-		runtime.WithMiddlewares(markForwarded),
 		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.headerMatcher)),
 		runtime.WithErrorHandler(errorHandler(cfg.errorHandler)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	}
-	if cfg.registerer != nil {
+	if cfg.registerer == nil {
+		muxOpts = append(muxOpts, runtime.WithMiddlewares(markForwarded))
+	} else { // the metrics middleware marks forwarded calls itself
 		m := newHTTPMetrics(cfg.registerer, cfg.buckets)
 		muxOpts = append(muxOpts,
 			runtime.WithMiddlewares(m.middleware),

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/govkit/govern/runtime/internal/callorigin"
 	"github.com/govkit/govern/runtime/metrics"
 )
 
@@ -76,7 +77,10 @@ func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), routeHolderKey{}, rec))
+		// One request copy for both context values: the route holder and
+		// the forwarded-call mark of markForwarded, which this middleware
+		// replaces on a metered mux.
+		r = r.WithContext(callorigin.WithGateway(context.WithValue(r.Context(), routeHolderKey{}, rec)))
 		next(rec, r, params)
 		route := rec.template
 		if route == "" {
