@@ -1,7 +1,9 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -70,9 +72,9 @@ type Problem struct {
 }
 
 // FromError builds the problem answering err: a govern rejection by its
-// reason, a deadline as 504, a cancelled request as 499 (the client closed
-// it), anything else as 500 without detail (internal errors are logged,
-// not shown).
+// reason, a deadline (context or DEADLINE_EXCEEDED) as 504, a cancelled
+// request as 499 (the client closed it), UNIMPLEMENTED as 501, anything
+// else as 500 without detail (internal errors are logged, not shown).
 func FromError(err error, route string) (Problem, time.Duration) {
 	if info := errinfo.Info(err); info != nil {
 		if k, ok := kinds[info.GetReason()]; ok {
@@ -93,7 +95,17 @@ func FromError(err error, route string) (Problem, time.Duration) {
 			}, retryAfter
 		}
 	}
-	switch status.Code(err) {
+	code := status.Code(err)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	}
+	switch code {
+	case codes.Unimplemented:
+		return Problem{Type: TypeBase + "unimplemented", Title: "Not implemented", Status: http.StatusNotImplemented, GRPCCode: codeName(codes.Unimplemented), Route: route,
+			Detail: status.Convert(err).Message()}, 0
 	case codes.DeadlineExceeded:
 		return Problem{Type: TypeBase + "deadline-exceeded", Title: "Deadline exceeded", Status: http.StatusGatewayTimeout, GRPCCode: codeName(codes.DeadlineExceeded), Route: route,
 			Detail: "the request ran past its deadline (the operation's timeout or the caller's)"}, 0
