@@ -142,20 +142,33 @@ func TestGovernedOverHTTP(t *testing.T) {
 	}
 }
 
+// TestRateLimited sends requests from four clients until one is limited:
+// 50 rps with a burst of 20 is exceeded as soon as requests take less than
+// 20ms each, so the loop ends long before its bound.
 func TestRateLimited(t *testing.T) {
 	r := start(t)
-	limited := 0
-	for i := range 40 {
-		a := post(t, r.srv.URL, "", fmt.Sprintf(`{"client_id":"c","order":{"sn":"%d"}}`, i))
-		if a.status == http.StatusTooManyRequests {
-			limited++
-			if a.header.Get("Retry-After") == "" || reason(t, a) != "RATE_LIMITED" {
-				t.Fatalf("429 without Retry-After or reason: %v %s", a.header, a.body)
+	var seq atomic.Int64
+	var limited atomic.Pointer[answer]
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for limited.Load() == nil && seq.Load() < 2000 {
+				a := post(t, r.srv.URL, "", fmt.Sprintf(`{"client_id":"c","order":{"sn":"%d"}}`, seq.Add(1)))
+				if a.status == http.StatusTooManyRequests {
+					limited.Store(&a)
+				}
 			}
-		}
+		}()
 	}
-	if limited == 0 {
-		t.Error("40 requests at once never hit the 50 rps / burst 20 limit")
+	wg.Wait()
+	a := limited.Load()
+	if a == nil {
+		t.Fatal("2000 requests never hit the 50 rps / burst 20 limit")
+	}
+	if a.header.Get("Retry-After") == "" || reason(t, *a) != "RATE_LIMITED" {
+		t.Fatalf("429 without Retry-After or reason: %v %s", a.header, a.body)
 	}
 }
 
