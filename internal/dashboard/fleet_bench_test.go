@@ -1,0 +1,47 @@
+package dashboard_test
+
+import (
+	"testing"
+
+	"github.com/govkit/govern/internal/alertrules"
+	"github.com/govkit/govern/internal/dashboard"
+	"github.com/govkit/govern/internal/slo"
+	"github.com/govkit/govern/internal/slo/slotest"
+)
+
+// BenchmarkFleet generates the rules (rule file and PrometheusRule) and the
+// dashboard of 127 services x 10 methods from their policy tables, the
+// work protoc-gen-govern adds with rules=true,dashboards=true, in the
+// sub-benchmarks "rules", "dashboards" and "both".
+func BenchmarkFleet(b *testing.B) {
+	fleet := slotest.Fleet(127, 10)
+	rules := func(b *testing.B, plan *slo.Plan) {
+		f := alertrules.Generate(plan)
+		if _, err := f.YAML(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.PrometheusRule(alertrules.ResourceName(plan.Service), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dash := func(b *testing.B, plan *slo.Plan) {
+		if _, err := dashboard.Generate(plan, dashboard.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		gen  []func(*testing.B, *slo.Plan)
+	}{{"rules", []func(*testing.B, *slo.Plan){rules}}, {"dashboards", []func(*testing.B, *slo.Plan){dash}}, {"both", []func(*testing.B, *slo.Plan){rules, dash}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				for svc, table := range fleet {
+					plan, _ := slo.NewPlan(svc, table, nil)
+					for _, g := range tc.gen {
+						g(b, plan)
+					}
+				}
+			}
+		})
+	}
+}
