@@ -81,7 +81,7 @@ func (g *Governor) admit(ctx context.Context, m *method, now time.Time, header H
 		}
 		a.permit = permit
 	}
-	if bounded := timeout.BoundAt(ctx, now, m.policy.Timeout); bounded != nil {
+	if bounded := g.deadlines.BoundAt(ctx, now, m.policy.Timeout); bounded != nil {
 		a.bounded = bounded
 		ctx = bounded
 	}

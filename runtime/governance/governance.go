@@ -43,6 +43,9 @@ type Governor struct {
 	propagator propagation.TextMapPropagator
 	service    string
 	codeLevel  func(codes.Code) slog.Level
+	// deadlines closes the Done channels of every governed call's policy
+	// deadline: one timer wheel per governor instead of a timer per call.
+	deadlines *timeout.Wheel
 	// idempotent is the idempotency server's interceptor, nil when no
 	// method of the table deduplicates calls.
 	idempotent grpc.UnaryServerInterceptor
@@ -83,7 +86,8 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		}
 	}
 	g := &Governor{
-		resolution: c.resolution, table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel}
+		resolution: c.resolution, table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel,
+		deadlines: timeout.NewWheel()}
 	if g.codeLevel == nil {
 		g.codeLevel = logging.CodeLevel
 	}

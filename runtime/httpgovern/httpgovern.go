@@ -40,6 +40,8 @@ type Middleware struct {
 	store      idempotency.Store
 	maxBody    int64
 	failOpen   bool
+	// deadlines closes the Done channels of the policy deadlines.
+	deadlines *timeout.Wheel
 
 	ownerPrefix [8]byte
 	ownerSeq    atomic.Uint64
@@ -78,7 +80,7 @@ func New(routes []policy.Route, opts ...Option) (*Middleware, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	m := &Middleware{routes: make(map[string]*route, len(routes)), logger: c.logger, maxBody: c.maxBody, failOpen: c.failOpen, propagator: c.propagator}
+	m := &Middleware{routes: make(map[string]*route, len(routes)), logger: c.logger, maxBody: c.maxBody, failOpen: c.failOpen, propagator: c.propagator, deadlines: timeout.NewWheel()}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
@@ -224,7 +226,7 @@ func (m *Middleware) serve(rt *route, w http.ResponseWriter, r *http.Request, ne
 		}
 		admitted = true
 	}
-	if bounded := timeout.BoundAt(ctx, start, rt.policy.Timeout); bounded != nil {
+	if bounded := m.deadlines.BoundAt(ctx, start, rt.policy.Timeout); bounded != nil {
 		defer bounded.Release()
 		ctx = bounded
 	}

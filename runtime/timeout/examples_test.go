@@ -12,12 +12,15 @@ import (
 )
 
 func Example() {
+	// One wheel per governor; every call's deadline shares it.
+	wheel := timeout.NewWheel()
+
 	// The caller allowed an hour; the method's policy says 10ms.
 	incoming, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 
 	ctx := context.Context(incoming)
-	if bounded := timeout.Bound(incoming, 10*time.Millisecond); bounded != nil {
+	if bounded := wheel.Bound(incoming, 10*time.Millisecond); bounded != nil {
 		defer bounded.Release()
 		ctx = bounded
 	}
