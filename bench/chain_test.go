@@ -54,6 +54,27 @@ var response = &struct{ msg string }{"ok"}
 
 func handler(context.Context, any) (any, error) { return response, nil }
 
+// ctxHandler is a handler that observes its deadline, as a handler that
+// waits on anything (a database, a downstream call, a channel) does: it
+// selects on ctx.Done beside its work.
+func ctxHandler(ctx context.Context, _ any) (any, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	default:
+		return response, nil
+	}
+}
+
+// handlers are the two handler kinds every chain benchmark runs.
+var handlers = []struct {
+	name string
+	h    grpc.UnaryHandler
+}{
+	{"ignores-ctx", handler},
+	{"selects-ctx-done", ctxHandler},
+}
+
 // chain composes interceptors exactly as grpc.ChainUnaryInterceptor does:
 // one closure per remaining interceptor per call.
 func chain(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
@@ -234,46 +255,72 @@ func goZeroChain(b *testing.B) grpc.UnaryServerInterceptor {
 }
 
 // BenchmarkUnaryChain: a bare handler call, then the same call through each
-// chain, in process. Added cost = chain - bare.
+// chain, in process, with a handler that ignores its context and one that
+// selects on ctx.Done. Added cost = chain - bare.
 func BenchmarkUnaryChain(b *testing.B) {
 	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
 	ctx := context.Background()
-	run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := call(ctx, "req", info, handler); err != nil {
-				b.Fatal(err)
+	for _, hd := range handlers {
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := call(ctx, "req", info, hd.h); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	}
-	b.Run("bare", func(b *testing.B) {
-		run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			return h(ctx, req)
+		b.Run(hd.name+"/bare", func(b *testing.B) {
+			run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+				return h(ctx, req)
+			})
 		})
-	})
-	b.Run("govern", func(b *testing.B) { run(b, governChain(b)) })
-	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
-	b.Run("go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
+		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChain(b)) })
+		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
+		b.Run(hd.name+"/go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
+	}
+}
+
+// BenchmarkUnaryChainCancelableParent is BenchmarkUnaryChain with the
+// context grpc-go gives a handler: cancelable (the stream's), which every
+// deadline implementation must watch.
+func BenchmarkUnaryChainCancelableParent(b *testing.B) {
+	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	for _, hd := range handlers {
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := call(ctx, "req", info, hd.h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChain(b)) })
+		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
+	}
 }
 
 // BenchmarkUnaryChainParallel is BenchmarkUnaryChain from every P at once:
-// the shared state of each chain (limiter, breaker, metric series) under
-// contention.
+// the shared state of each chain (limiter, breaker, metric series, timer
+// wheel) under contention.
 func BenchmarkUnaryChainParallel(b *testing.B) {
 	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
-	run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				if _, err := call(ctx, "req", info, handler); err != nil {
-					b.Error(err)
-					return
+	for _, hd := range handlers {
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if _, err := call(ctx, "req", info, hd.h); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-			}
-		})
+			})
+		}
+		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChain(b)) })
+		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
+		b.Run(hd.name+"/go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
 	}
-	b.Run("govern", func(b *testing.B) { run(b, governChain(b)) })
-	b.Run("grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
-	b.Run("go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
 }

@@ -34,6 +34,17 @@ var benchResponse = &struct{ msg string }{"ok"}
 
 func benchHandler(ctx context.Context, req any) (any, error) { return benchResponse, nil }
 
+// benchCtxHandler observes its deadline, as a handler that waits on
+// anything does.
+func benchCtxHandler(ctx context.Context, req any) (any, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	default:
+		return benchResponse, nil
+	}
+}
+
 // BenchmarkUnaryChain compares a bare handler call with the same call
 // through the full governed chain, in process. The difference is what
 // governance adds per call; goal <= 1 µs and <= 2 allocations.
@@ -63,6 +74,14 @@ func BenchmarkUnaryChain(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := interceptor(ctx, "req", info, benchHandler); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("govern-selects-ctx-done", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := interceptor(ctx, "req", info, benchCtxHandler); err != nil {
 				b.Fatal(err)
 			}
 		}
