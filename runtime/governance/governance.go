@@ -101,13 +101,21 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	} else if gatherer, ok := c.registerer.(prometheus.Gatherer); ok {
 		g.gatherer = gatherer
 	}
-	g.registerer = prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
+	// The governor's own series take their label values from the table;
+	// everything registered through Registerer (gateway, clients, the
+	// user's metrics) goes through the cardinality guard.
+	labelled := prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
+	guard, err := metrics.NewCardinalityGuard(labelled, c.guardOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("governance: cardinality guard: %w", err)
+	}
+	g.registerer = guard
 
-	serverMetrics, err := metrics.RegisterOrReuse(g.registerer, metrics.NewServerMetrics(c.metricsOptions...))
+	serverMetrics, err := metrics.RegisterOrReuse(labelled, metrics.NewServerMetrics(c.metricsOptions...))
 	if err != nil {
 		return nil, fmt.Errorf("governance: registering the gRPC server metrics failed; pass a registerer without conflicting metric names: %w", err)
 	}
-	fallbacks, err := metrics.RegisterOrReuse(g.registerer, prometheus.NewCounter(prometheus.CounterOpts{
+	fallbacks, err := metrics.RegisterOrReuse(labelled, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_ratelimit_redis_fallback_total",
 		Help: "Failed round trips to the shared store (Redis) of distributed rate limits; such calls, and the method's calls of the next second, are counted by the local limiter.",
 	}))
@@ -222,10 +230,11 @@ func (g *Governor) DialOptionsFor(table policy.Table, opts ...client.Option) ([]
 	), nil
 }
 
-// Registerer returns the registerer the governor's collectors are on,
-// wrapped with the service/env/region const labels. Register the
-// collectors of other govern packages (idempotency, client, gateway) here
-// so that they carry the same labels.
+// Registerer returns the registerer to put every other collector on: it
+// adds the service/env/region const labels and bounds each label's values
+// with a metrics.CardinalityGuard (WithCardinalityGuard). Register the
+// collectors of other govern packages (idempotency, client, gateway) and
+// your own here so that they carry the same labels and cannot explode.
 func (g *Governor) Registerer() prometheus.Registerer { return g.registerer }
 
 // Registry returns the governor's private registry, or nil when

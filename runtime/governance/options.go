@@ -26,6 +26,7 @@ type config struct {
 	propagator           propagation.TextMapPropagator
 	rateLimitStore       ratelimit.Store
 	tracingOptions       []tracing.Option
+	guardOptions         []metrics.GuardOption
 	metricsOptions       []metrics.Option
 	rateLimitOptions     []ratelimit.Option
 	codeLevel            func(codes.Code) slog.Level
@@ -71,6 +72,15 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // tracing.NewSampler the same options.
 func WithTracingOptions(opts ...tracing.Option) Option {
 	return func(c *config) { c.tracingOptions = append(c.tracingOptions, opts...) }
+}
+
+// WithCardinalityGuard configures the guard every collector registered
+// through Registerer() passes (gateway, clients, idempotency, your own
+// metrics): by default each label keeps metrics.DefaultMaxLabelValues
+// distinct values and folds the rest into "other"; see
+// metrics.CardinalityGuard.
+func WithCardinalityGuard(opts ...metrics.GuardOption) Option {
+	return func(c *config) { c.guardOptions = append(c.guardOptions, opts...) }
 }
 
 // WithPropagator replaces tracing.Propagator() (W3C + baggage + B3) as the

@@ -16,5 +16,17 @@
 // Nothing is registered globally. The service/env/region const labels are
 // added by the registerer the collectors are registered on
 // (prometheus.WrapRegistererWith, done by runtime/governance), so every
-// series of every govern package carries them.
+// series of every govern package carries them. ServiceLabelsFirst writes
+// those three first in the exposition, so `grep '{service="payment"'`
+// finds a service's series (Prometheus itself ignores label order).
+//
+// Label values from requests can still reach a collector the governor
+// does not own: a gateway route that is a raw path, a user's metric with a
+// user_id label. CardinalityGuard, the registerer behind
+// governance.Governor.Registerer, caps the distinct values of every label
+// of every family registered through it (DefaultMaxLabelValues), folds the
+// overflow into "other" and counts it in
+// govern_metric_series_folded_total{metric}, so one mistake costs one
+// series, not one per user. It works at scrape time: the collectors stay
+// plain client_golang ones and recording a value costs nothing more.
 package metrics
