@@ -198,10 +198,14 @@ func (pb *pickerBuilder) noteFailover(st *pickState, colour string, failing bool
 	}
 }
 
-// group is a set of SubConns picked round robin.
+// group is a set of SubConns picked round robin. The counter sits on a
+// cache line of its own, so that picks on other cores updating it do not
+// evict the read-only slice header every pick reads.
 type group struct {
 	scs  []balancer.SubConn
+	_    [64]byte
 	next atomic.Uint32
+	_    [60]byte
 }
 
 func (g *group) pick() balancer.SubConn {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/discovery"
@@ -279,5 +282,44 @@ func TestBadConfigNamesTheFix(t *testing.T) {
 		if _, err := NewRegistry(tc.server, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewRegistry(%q): %v, want an error about %s", tc.server, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkPropagation measures how long a changed SRV answer takes to
+// reach a client's balancer over 100 changes, with records of TTL 0 and a
+// 250ms re-resolution floor (the default floor is 1s; propagation through
+// DNS is bounded by max(TTL, floor)):
+//
+//	go test -run '^$' -bench Propagation -benchtime 1x ./runtime/discovery/dns
+func BenchmarkPropagation(b *testing.B) {
+	f := startDNS(b)
+	f.ttl.Store(0)
+	f.set(srvTarget{"i0.inventory.test.", "127.0.0.2", 20000})
+	r, _ := newRegistry(b, f, WithMinTTL(250*time.Millisecond))
+	builder, err := discovery.NewBuilder(r, discovery.WithoutProbing(), discovery.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		rec := discoverytest.NewStateRecorder()
+		res, err := builder.Build(resolver.Target{URL: url.URL{Scheme: "govern", Path: "/inventory"}}, rec, resolver.BuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var lat []time.Duration
+		for i := 1; i <= 100; i++ {
+			port := uint16(20000 + i)
+			start := time.Now()
+			f.set(srvTarget{"i0.inventory.test.", "127.0.0.2", port})
+			at, ok := rec.WaitFor(net.JoinHostPort("127.0.0.2", strconv.Itoa(int(port))), 10*time.Second)
+			if !ok {
+				b.Fatalf("port %d never reached the balancer", port)
+			}
+			lat = append(lat, at.Sub(start))
+		}
+		res.Close()
+		p50, p99 := discoverytest.Percentiles(lat)
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/discovery"
@@ -296,5 +297,56 @@ func TestBadConfigNamesTheFix(t *testing.T) {
 	r := newRegistry(t, c, "/test/bad", nil)
 	if _, err := r.Register(t.Context(), "inventory", discovery.Endpoint{Addr: "no-port"}); err == nil {
 		t.Error("Register accepted an address without a port")
+	}
+}
+
+// BenchmarkPropagation measures how long a registration takes to reach a
+// client's balancer (the resolver's state update, which rebuilds the
+// picker), over 100 instances registering one after another:
+//
+//	go test -run '^$' -bench Propagation -benchtime 1x ./runtime/discovery/etcd
+func BenchmarkPropagation(b *testing.B) {
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdAddr}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r, err := etcd.NewRegistry(c, etcd.WithPrefix("/bench/propagation"), etcd.WithTTL(10*time.Second), etcd.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	builder, err := discovery.NewBuilder(r, discovery.WithoutProbing(), discovery.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		rec := discoverytest.NewStateRecorder()
+		res, err := builder.Build(resolver.Target{URL: url.URL{Scheme: "govern", Path: "/inventory"}}, rec, resolver.BuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var lat []time.Duration
+		var regs []discovery.Registration
+		for i := range 100 {
+			addr := fmt.Sprintf("127.0.0.2:%d", 20000+i)
+			start := time.Now()
+			reg, err := r.Register(context.Background(), "inventory", discovery.Endpoint{Addr: addr, Region: "us-west-2"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			regs = append(regs, reg)
+			at, ok := rec.WaitFor(addr, 10*time.Second)
+			if !ok {
+				b.Fatalf("%s never reached the balancer", addr)
+			}
+			lat = append(lat, at.Sub(start))
+		}
+		res.Close()
+		for _, reg := range regs {
+			_ = reg.Deregister(context.Background())
+		}
+		p50, p99 := discoverytest.Percentiles(lat)
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	}
 }
