@@ -26,7 +26,7 @@ func render(t *testing.T) (rules, prometheusRule []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prometheusRule, err = f.PrometheusRule(alertrules.ResourceName(plan.Service), map[string]string{"app.kubernetes.io/managed-by": "govern"})
+	prometheusRule, err = alertrules.PrometheusRule(rules, alertrules.ResourceName(plan.Service), map[string]string{"app.kubernetes.io/managed-by": "govern"})
 	if err != nil {
 		t.Fatal(err)
 	}

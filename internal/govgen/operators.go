@@ -109,7 +109,7 @@ func genRules(gen *protogen.Plugin, fm *fileModel, sm *serviceModel, plan *slo.P
 	if err := writeText(gen, operatorFileName(fm, sm, ".rules.yaml"), yamlHeader(fm), body); err != nil {
 		return err
 	}
-	body, err = rules.PrometheusRule(alertrules.ResourceName(plan.Service), map[string]string{
+	body, err = alertrules.PrometheusRule(body, alertrules.ResourceName(plan.Service), map[string]string{
 		"app.kubernetes.io/managed-by": "protoc-gen-govern",
 		"govern.dev/service":           plan.Label,
 	})
