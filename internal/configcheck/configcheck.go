@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -90,6 +91,8 @@ type settings struct {
 	strict         bool
 	allowedRegions []string
 	regionPattern  *regexp.Regexp
+	// dial, when set, checks that a registry endpoint answers.
+	dial func(hostPort string) error
 }
 
 // Option configures Check.
@@ -109,6 +112,20 @@ func WithRegionPattern(re *regexp.Regexp) Option {
 	return func(s *settings) { s.regionPattern = re }
 }
 
+// WithDialCheck makes Check connect to every discovery registry endpoint
+// (TCP, within timeout) and report the unreachable ones as errors.
+func WithDialCheck(timeout time.Duration) Option {
+	return func(s *settings) {
+		s.dial = func(hostPort string) error {
+			conn, err := net.DialTimeout("tcp", hostPort, timeout)
+			if err != nil {
+				return err
+			}
+			return conn.Close()
+		}
+	}
+}
+
 // CheckFile reads path and checks it; see Check.
 func CheckFile(path string, opts ...Option) (Report, error) {
 	data, err := os.ReadFile(path)
@@ -119,7 +136,7 @@ func CheckFile(path string, opts ...Option) (Report, error) {
 }
 
 var (
-	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "listen", "upstreams", "idempotency"}
+	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "listen", "upstreams", "idempotency", "discovery"}
 	upstreamKeys = []string{"name", "target", "p99", "timeout"}
 	listenKeys   = []string{"grpc", "http", "admin"}
 	knownEnvs    = []string{"production", "prod", "staging", "stage", "development", "dev", "test", "local"}
@@ -226,6 +243,9 @@ func (c *checker) run(data []byte) {
 	}
 	if u, ok := fields["upstreams"]; ok {
 		c.checkUpstreams(u)
+	}
+	if d, ok := fields["discovery"]; ok {
+		c.checkDiscovery(d)
 	}
 }
 

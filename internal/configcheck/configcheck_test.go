@@ -2,9 +2,11 @@ package configcheck
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/govkit/govern/internal/golden"
 )
@@ -108,4 +110,24 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDialCheckReportsAnUnreachableRegistry(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := lis.Addr().String()
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAddr := down.Addr().String()
+	_ = down.Close()
+	defer lis.Close()
+	cfg := fmt.Sprintf("service: a\nenv: dev\nregion: us-west-2\ndiscovery:\n  registry: etcd\n  endpoints:\n    - %s\n    - %s\n", up, downAddr)
+	report := Check("c.yaml", []byte(cfg), WithDialCheck(time.Second))
+	if len(report.Findings) != 1 || report.Findings[0].Line != 8 || !strings.Contains(report.Findings[0].Message, "unreachable") {
+		t.Fatalf("findings %v; want one unreachable endpoint on line 8", report)
+	}
 }
