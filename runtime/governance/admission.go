@@ -24,13 +24,16 @@ type Header interface {
 type Admission struct {
 	permit  breaker.Permit
 	bounded *timeout.Context
+	// ctx is the call's context before the deadline: a state change its
+	// outcome causes names its trace id.
+	ctx context.Context
 }
 
 // Done records the call's outcome on the method's circuit breaker (errors
 // are classified by breaker.IsFailure, the codes errinfo.Code gives) and
 // ends the call's policy deadline, as a context.CancelFunc would.
 func (a Admission) Done(err error) {
-	a.permit.Done(err)
+	a.permit.DoneContext(a.ctx, err)
 	if a.bounded != nil {
 		a.bounded.Release()
 	}
@@ -67,15 +70,19 @@ func (g *Governor) Admit(ctx context.Context, fullMethod string, header Header) 
 // admit runs m's rate limit, breaker and timeout for a call that started
 // at now.
 func (g *Governor) admit(ctx context.Context, m *method, now time.Time, header Header) (context.Context, Admission, error) {
-	if m.limiter != nil {
-		if err := m.limiter.AllowAt(ctx, now); err != nil {
+	group := 0
+	if m.limiters != nil || m.breakers != nil {
+		group = g.group(ctx, header)
+	}
+	if m.limiters != nil {
+		if err := m.limiters[group].AllowAt(ctx, now); err != nil {
 			m.series.RateLimited()
 			return ctx, Admission{}, err
 		}
 	}
-	var a Admission
-	if m.breaker != nil {
-		permit, err := m.breaker.Allow()
+	a := Admission{ctx: ctx}
+	if m.breakers != nil {
+		permit, err := m.breakers[group].Allow()
 		if err != nil {
 			return ctx, Admission{}, err
 		}

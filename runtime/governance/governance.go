@@ -43,6 +43,11 @@ type Governor struct {
 	propagator propagation.TextMapPropagator
 	service    string
 	codeLevel  func(codes.Code) slog.Level
+	// groups are the traffic groups, DefaultTrafficGroup first, read from
+	// the request header groupHeader (lower case).
+	groups      []string
+	groupHeader string
+	audit       *breakerAudit
 	// deadlines closes the Done channels of every governed call's policy
 	// deadline: one timer wheel per governor instead of a timer per call.
 	deadlines *timeout.Wheel
@@ -57,11 +62,13 @@ type Governor struct {
 // method is everything the chain needs for one governed method, resolved
 // once in New so that a call does no lookups beyond the first.
 type method struct {
-	policy  *policy.Method
-	series  *metrics.MethodSeries
-	limiter *ratelimit.Limiter
-	breaker *breaker.Breaker
-	tracer  *tracing.MethodTracer
+	policy *policy.Method
+	series *metrics.MethodSeries
+	// limiters and breakers hold one per traffic group, the default group
+	// first; nil when the policy declares none.
+	limiters []*ratelimit.Limiter
+	breakers []*breaker.Breaker
+	tracer   *tracing.MethodTracer
 	// info is passed to the idempotency interceptor; nil when the method
 	// does not deduplicate.
 	info *grpc.UnaryServerInfo
@@ -88,6 +95,11 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	g := &Governor{
 		resolution: c.resolution, table: table, methods: make(map[string]*method, len(table)), logger: c.logger, service: c.service, codeLevel: c.codeLevel,
 		deadlines: timeout.NewWheel()}
+	groups, err := trafficGroups(c.groupHeader, c.groupValues)
+	if err != nil {
+		return nil, err
+	}
+	g.groups, g.groupHeader = groups, strings.ToLower(c.groupHeader)
 	if g.codeLevel == nil {
 		g.codeLevel = logging.CodeLevel
 	}
@@ -126,6 +138,9 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	if g.propagator == nil {
 		g.propagator = tracing.Propagator()
 	}
+	if g.audit, err = newBreakerAudit(g.registerer); err != nil {
+		return nil, fmt.Errorf("governance: registering the circuit breaker audit series failed: %w", err)
+	}
 	if c.tracerProvider != nil {
 		tracingOpts := append([]tracing.Option{tracing.WithProductionCap(c.env, policy.MaxProductionSampling)}, c.tracingOptions...)
 		g.tracer = tracing.NewServer(c.tracerProvider, g.propagator, tracingOpts...)
@@ -148,24 +163,31 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		}
 		m := &method{policy: p, series: serverMetrics.Method(p)}
 		if p.RateLimit != nil {
-			limiterOpts := append([]ratelimit.Option{
-				ratelimit.WithStore(c.rateLimitStore),
-				ratelimit.WithKeyPrefix(ratelimit.DefaultKeyPrefix + c.service + ":"),
-				ratelimit.WithFallbackHook(func(err error) {
-					fallbacks.Inc()
-					g.logger.Debug("distributed rate limit fell back to the local limiter", "method", fullMethod, "error", err)
-				}),
-			}, c.rateLimitOptions...)
-			m.limiter = ratelimit.New(fullMethod, *p.RateLimit, limiterOpts...)
+			for _, group := range groups {
+				prefix := ratelimit.DefaultKeyPrefix + c.service + ":"
+				if group != DefaultTrafficGroup {
+					prefix += "group=" + group + ":"
+				}
+				limiterOpts := append([]ratelimit.Option{
+					ratelimit.WithStore(c.rateLimitStore),
+					ratelimit.WithKeyPrefix(prefix),
+					ratelimit.WithFallbackHook(func(err error) {
+						fallbacks.Inc()
+						g.logger.Debug("distributed rate limit fell back to the local limiter", "method", fullMethod, "group", group, "error", err)
+					}),
+				}, c.rateLimitOptions...)
+				m.limiters = append(m.limiters, ratelimit.New(fullMethod, *p.RateLimit, limiterOpts...))
+			}
 		}
 		if p.CircuitBreaker != nil {
-			series := m.series
-			series.SetBreakerState(uint32(breaker.Closed))
-			m.breaker = breaker.New(*p.CircuitBreaker, breaker.WithName(fullMethod),
-				breaker.WithStateChange(func(t breaker.Transition) {
-					series.SetBreakerState(uint32(t.To))
-					g.logger.Warn("circuit breaker changed state", "method", fullMethod, "from", t.From.String(), "to", t.To.String())
-				}))
+			for _, group := range groups {
+				name := fullMethod
+				if group != DefaultTrafficGroup {
+					name += " (traffic group " + group + ")"
+				}
+				m.breakers = append(m.breakers, breaker.New(*p.CircuitBreaker, breaker.WithName(name),
+					breaker.WithStateChange(g.watch(fullMethod, group, m.series))))
+			}
 		}
 		if g.tracer != nil {
 			m.tracer = g.tracer.Method(p)
@@ -253,11 +275,24 @@ func (g *Governor) Logger() *slog.Logger { return g.logger }
 // Table returns the policy table the governor enforces.
 func (g *Governor) Table() policy.Table { return g.table }
 
-// Breaker returns the circuit breaker of fullMethod, or nil when the method
-// has none.
+// Breaker returns the circuit breaker of fullMethod for the default
+// traffic group, or nil when the method has none.
 func (g *Governor) Breaker(fullMethod string) *breaker.Breaker {
-	if m := g.methods[fullMethod]; m != nil {
-		return m.breaker
+	return g.GroupBreaker(fullMethod, DefaultTrafficGroup)
+}
+
+// GroupBreaker returns the circuit breaker of fullMethod for a traffic
+// group declared with WithTrafficGroups (or DefaultTrafficGroup), or nil
+// when the method has none or the group is not declared.
+func (g *Governor) GroupBreaker(fullMethod, group string) *breaker.Breaker {
+	m := g.methods[fullMethod]
+	if m == nil || m.breakers == nil {
+		return nil
+	}
+	for i, name := range g.groups {
+		if name == group {
+			return m.breakers[i]
+		}
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func TestBreakerOpensAndRecoversHalfOpen(t *testing.T) {
 	if err := charge(codes.OK); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
-	if !strings.Contains(logs.String(), `"to":"open"`) {
+	if !strings.Contains(logs.String(), `"state":"open"`) {
 		t.Errorf("breaker transition not logged: %s", logs.String())
 	}
 }

@@ -19,6 +19,8 @@ import (
 type Option func(*config)
 
 type config struct {
+	groupHeader          string
+	groupValues          []string
 	service, env, region string
 	registerer           prometheus.Registerer
 	logger               *slog.Logger
