@@ -16,7 +16,7 @@ import (
 	"io/fs"
 )
 
-//go:embed all:service
+//go:embed all:service all:openapi
 var embedded embed.FS
 
 // Service returns the embedded service templates, rooted so that paths are
@@ -27,6 +27,17 @@ func Service() fs.FS {
 	if err != nil {
 		// fs.Sub only fails on an invalid path; "service" is a constant.
 		panic(err)
+	}
+	return sub
+}
+
+// OpenAPIService returns the embedded templates of an HTTP-first service
+// made from an OpenAPI document (`govscaffold new service NAME
+// --from-openapi api.yaml`), rooted like Service.
+func OpenAPIService() fs.FS {
+	sub, err := fs.Sub(embedded, "openapi")
+	if err != nil {
+		panic(err) // "openapi" is a constant, valid path
 	}
 	return sub
 }

@@ -39,7 +39,10 @@ directory in the target (start from: govscaffold templates export DIR).`,
   cd payment && go test ./... && go run ./cmd/payment
 
   # gold tier, Redis idempotency store, no HTTP gateway
-  govscaffold new service ledger --tier gold --redis --http=false --govern-path ~/src/govern`,
+  govscaffold new service ledger --tier gold --redis --http=false --govern-path ~/src/govern
+
+  # HTTP-first, from an OpenAPI document with x-govern extensions
+  govscaffold new service orders --from-openapi api.yaml --out ./orders`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -61,6 +64,7 @@ directory in the target (start from: govscaffold templates export DIR).`,
 	f.BoolVar(&opts.Redis, "redis", false, "use the Redis idempotency store (for several replicas) instead of in-memory")
 	f.BoolVar(&opts.Force, "force", false, "overwrite existing files")
 	f.StringVar(&opts.TemplateDir, "template-dir", "", "directory of templates overriding the embedded ones by relative path (default OUT/"+filepath.ToSlash(scaffold.OverrideDirName)+" when present)")
+	f.StringVar(&opts.FromOpenAPI, "from-openapi", "", "make an HTTP-first service from this OpenAPI 3 document (YAML or JSON) and its x-govern extensions, with oapi-codegen's std net/http strict server")
 	f.StringVar(&opts.GovernPath, "govern-path", "", "local govern checkout for the go.mod replace directive (detected when run inside one)")
 	return cmd
 }

@@ -52,6 +52,11 @@ type Options struct {
 	NoGenerate bool
 	// Progress receives one line per slow step; nil discards them.
 	Progress io.Writer
+	// FromOpenAPI makes an HTTP-first service from this OpenAPI document
+	// (YAML or JSON) instead of a proto-first one: its x-govern
+	// extensions are validated and resolved, and the service is generated
+	// with oapi-codegen (see NewOpenAPIService).
+	FromOpenAPI string
 }
 
 // Result says what NewService did.
@@ -69,6 +74,9 @@ var serviceName = regexp.MustCompile(`^[a-z][a-z0-9]{0,39}$`)
 // NewService renders the templates into opts.OutDir and generates the
 // code of the service's protos.
 func NewService(ctx context.Context, opts Options) (*Result, error) {
+	if opts.FromOpenAPI != "" {
+		return NewOpenAPIService(opts)
+	}
 	data, err := newData(opts)
 	if err != nil {
 		return nil, err
@@ -137,6 +145,9 @@ func NewService(ctx context.Context, opts Options) (*Result, error) {
 // is not marked generated.
 func Generate(ctx context.Context, dir string, progress io.Writer) ([]string, error) {
 	say := progressFunc(progress)
+	if spec, ok := openAPISpec(dir); ok {
+		return generateOpenAPI(dir, spec, say)
+	}
 	cfg, err := protodriver.LoadBufGen(dir)
 	if err != nil {
 		return nil, err
@@ -199,6 +210,9 @@ type Data struct {
 	// Requires are copied from govern's go.mod so that builds resolve from
 	// the module cache with no network.
 	Requires []Require
+	// OpenAPI is the document's file name in the service root ("api.yaml")
+	// of an HTTP-first service; empty for a proto-first one.
+	OpenAPI string
 	// GRPCPort, HTTPPort and AdminPort are the default listen ports.
 	GRPCPort, HTTPPort, AdminPort int
 

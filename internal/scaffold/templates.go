@@ -29,6 +29,17 @@ type TemplateSet struct {
 	overrideDir string
 }
 
+// newOpenAPITemplateSet is NewTemplateSet over the templates of an
+// HTTP-first service (templates.OpenAPIService).
+func newOpenAPITemplateSet(overrideDir string) (*TemplateSet, error) {
+	s, err := NewTemplateSet(overrideDir)
+	if err != nil {
+		return nil, err
+	}
+	s.embedded = templates.OpenAPIService()
+	return s, nil
+}
+
 // NewTemplateSet returns the embedded set, overridden by overrideDir when it
 // is not empty. A missing override directory is an error, so that a typo in
 // --template-dir does not silently produce the stock output.
