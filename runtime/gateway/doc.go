@@ -19,6 +19,13 @@
 //     valid JSON, a path no route takes (404), a method a path does not take
 //     (405) — is problem+json too, with type about:blank and the status of
 //     grpc-gateway's code mapping, so clients parse one error format;
+//   - marks the context of every call it forwards (runtime/internal/
+//     callorigin), so runtime/idempotency's client interceptor never mints
+//     a key on the gateway's connection: the gateway forwards its caller's
+//     Idempotency-Key or none, and a required key missing over HTTP is
+//     always 400. Dial that connection with
+//     governance.Governor.GatewayDialOptions (client.ForGateway), which
+//     also drops retries that only an optional key makes safe;
 //   - records http_request_duration_seconds{route,method,code} on the
 //     prometheus.Registerer passed with WithRegisterer, where route is the
 //     matched path TEMPLATE ("/v1/orders/{id}"), never the request path: a
