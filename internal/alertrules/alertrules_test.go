@@ -52,14 +52,14 @@ func TestPromtool(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) {
+	run := func(t *testing.T, args ...string) {
 		t.Helper()
 		out, err := exec.Command(promtool, args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("promtool %v: %v\n%s", args, err, out)
 		}
 	}
-	run("check", "rules", filepath.Join(dir, "rules.yaml"))
+	run(t, "check", "rules", filepath.Join(dir, "rules.yaml"))
 	tests, err := filepath.Glob(filepath.Join("testdata", "promtool", "*_test.yaml"))
 	if err != nil || len(tests) == 0 {
 		t.Fatalf("no promtool tests in testdata/promtool (%v)", err)
@@ -73,7 +73,10 @@ func TestPromtool(t *testing.T) {
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Run(filepath.Base(src), func(t *testing.T) { run("test", "rules", dst) })
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			t.Parallel()
+			run(t, "test", "rules", dst)
+		})
 	}
 }
 
@@ -124,4 +127,30 @@ func discoveryExports(t *testing.T, name string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestFleetRulesPassPromtool generates the rules of 127 services x 10
+// methods and checks them all with one promtool run.
+func TestFleetRulesPassPromtool(t *testing.T) {
+	promtool := tooltest.Need(t, "promtool", "prometheus")
+	dir := t.TempDir()
+	var files []string
+	for svc, table := range slotest.Fleet(127, 10) {
+		plan, problems := slo.NewPlan(svc, table, nil)
+		if slo.HasErrors(problems) {
+			t.Fatal(problems)
+		}
+		rules, err := alertrules.Generate(plan).YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, svc+".rules.yaml")
+		if err := os.WriteFile(path, rules, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	if msg, err := exec.Command(promtool, append([]string{"check", "rules"}, files...)...).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, msg)
+	}
 }
