@@ -13,10 +13,16 @@ func newGenerateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Regenerate a service's generated code from its protos (no protoc needed)",
-		Long: `generate compiles the protos named by buf.gen.yaml in process and runs its
-local plugins (go tool protoc-gen-go, ...), rewriting only generated files:
-a file at a plugin output path without a "Code generated ... DO NOT EDIT."
-line is never overwritten.`,
+		Long: `generate compiles the protos of buf.gen.yaml's inputs in process (no protoc
+or buf needed) and runs its local plugins, rewriting only generated files: a
+file at a plugin output path without a "Code generated ... DO NOT EDIT." line
+is never overwritten.
+
+Inputs are found as buf finds them: each "- directory:" under inputs, or the
+service root when there are none; a directory with a buf.yaml contributes its
+modules (v2 "modules: - path: proto") and their excludes. Plugins run as
+written: "local: protoc-gen-go" from PATH, "local: [go, tool, protoc-gen-go]"
+from the service's go.mod tool directives.`,
 		Example: `  cd payment && go tool govscaffold generate
   govscaffold generate --dir ./payment`,
 		Args: cobra.NoArgs,

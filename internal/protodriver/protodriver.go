@@ -164,6 +164,12 @@ type Plugin struct {
 	Warn func(line string)
 }
 
+// GoTool reports whether the plugin runs as `go tool NAME` (built from the
+// go.mod of the directory it runs in, on first use).
+func (p Plugin) GoTool() bool {
+	return len(p.Command) >= 3 && p.Command[0] == "go" && p.Command[1] == "tool"
+}
+
 // Name is the plugin's name for messages: the last word of its command.
 func (p Plugin) Name() string {
 	if len(p.Command) == 0 {
@@ -182,6 +188,9 @@ func (p Plugin) Run(ctx context.Context, dir string, req *pluginpb.CodeGenerator
 	in, err := proto.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode request for %s: %w", p.Name(), err)
+	}
+	if _, err := exec.LookPath(p.Command[0]); err != nil {
+		return nil, fmt.Errorf("run %s: %w: install it on PATH, or run it from your go.mod with `local: [go, tool, %s]` in buf.gen.yaml", p.Name(), err, p.Name())
 	}
 	cmd := exec.CommandContext(ctx, p.Command[0], p.Command[1:]...)
 	cmd.Dir = dir

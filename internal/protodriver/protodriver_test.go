@@ -218,6 +218,9 @@ func TestLoadBufGen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "api"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(filepath.Join(dir, "buf.gen.yaml"), []byte(tt.yaml), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -238,6 +241,145 @@ func TestLoadBufGen(t *testing.T) {
 				t.Errorf("parsed %+v", cfg)
 			}
 		})
+	}
+}
+
+// TestBufInputs checks that the protos are found where buf generate finds
+// them when run in the same directory.
+func TestBufInputs(t *testing.T) {
+	const plugins = "plugins:\n  - local: protoc-gen-go\n    out: .\n"
+	tests := []struct {
+		name       string
+		files      map[string]string
+		wantInputs []string
+		wantFiles  []string
+		wantErr    string
+	}{
+		{
+			name: "no inputs and no buf.yaml: the directory itself",
+			files: map[string]string{
+				"buf.gen.yaml":     "version: v2\n" + plugins,
+				"a/v1/a.proto":     "",
+				"gen/notes.txt":    "",
+				"b/v1/b.proto":     "",
+				"b/v1/README.md":   "",
+				"docs/x/x.proto":   "",
+				"docs/x/more.json": "",
+			},
+			wantInputs: []string{"."},
+			wantFiles:  []string{"a/v1/a.proto", "b/v1/b.proto", "docs/x/x.proto"},
+		},
+		{
+			name: "no inputs, buf.yaml v2 modules with excludes",
+			files: map[string]string{
+				"buf.gen.yaml":           "version: v2\n" + plugins,
+				"buf.yaml":               "version: v2\nmodules:\n  - path: proto\n    excludes: [proto/internal]\n  - path: vendor/other\n",
+				"proto/pay/v1/p.proto":   "",
+				"proto/internal/x.proto": "",
+				"vendor/other/o.proto":   "",
+				"stray.proto":            "",
+			},
+			wantInputs: []string{"proto", "vendor/other"},
+			wantFiles:  []string{"o.proto", "pay/v1/p.proto"},
+		},
+		{
+			name: "no inputs, buf.yaml v2 without modules",
+			files: map[string]string{
+				"buf.gen.yaml": "version: v2\n" + plugins,
+				"buf.yaml":     "version: v2\n",
+				"x/v1/x.proto": "",
+			},
+			wantInputs: []string{"."},
+			wantFiles:  []string{"x/v1/x.proto"},
+		},
+		{
+			name: "directory input that is a v1 module with build excludes",
+			files: map[string]string{
+				"buf.gen.yaml":      "version: v2\ninputs:\n  - directory: api\n" + plugins,
+				"api/buf.yaml":      "version: v1\nbuild:\n  excludes: [old]\n",
+				"api/x/v1/x.proto":  "",
+				"api/old/old.proto": "",
+				"other/other.proto": "",
+			},
+			wantInputs: []string{"api"},
+			wantFiles:  []string{"x/v1/x.proto"},
+		},
+		{
+			name: "directory input that is a v1 workspace",
+			files: map[string]string{
+				"buf.gen.yaml":        "version: v2\ninputs:\n  - directory: .\n" + plugins,
+				"buf.work.yaml":       "version: v1\ndirectories: [proto, third_party]\n",
+				"proto/a/a.proto":     "",
+				"third_party/t.proto": "",
+			},
+			wantInputs: []string{"proto", "third_party"},
+			wantFiles:  []string{"a/a.proto", "t.proto"},
+		},
+		{
+			name: "git input rejected",
+			files: map[string]string{
+				"buf.gen.yaml": "version: v2\ninputs:\n  - git_repo: https://example.com/x.git\n" + plugins,
+			},
+			wantErr: "input 1 (git_repo:): only `directory:` inputs are supported",
+		},
+		{
+			name: "missing input directory",
+			files: map[string]string{
+				"buf.gen.yaml": "version: v2\ninputs:\n  - directory: proto\n" + plugins,
+			},
+			wantErr: "input directory proto does not exist",
+		},
+		{
+			name: "no protos",
+			files: map[string]string{
+				"buf.gen.yaml": "version: v2\n" + plugins,
+				"main.go":      "package main\n",
+			},
+			wantInputs: []string{"."},
+			wantErr:    "no .proto files under .",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tt.files {
+				path := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg, err := LoadBufGen(dir)
+			var files []string
+			if err == nil {
+				if got := strings.Join(cfg.Inputs, " "); got != strings.Join(tt.wantInputs, " ") {
+					t.Errorf("inputs = %q, want %q", cfg.Inputs, tt.wantInputs)
+				}
+				files, err = cfg.ProtoFiles(dir)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(files, " "); got != strings.Join(tt.wantFiles, " ") {
+				t.Errorf("protos = %q, want %q", files, tt.wantFiles)
+			}
+		})
+	}
+}
+
+func TestBinaryPluginMissingFromPath(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Plugin{Command: []string{"protoc-gen-nothere"}, Out: "."}.Run(t.Context(), t.TempDir(), &pluginpb.CodeGeneratorRequest{})
+	if err == nil || !strings.Contains(err.Error(), "install it on PATH, or run it from your go.mod with `local: [go, tool, protoc-gen-nothere]`") {
+		t.Fatalf("err = %v, want the PATH / go tool hint", err)
 	}
 }
 

@@ -153,7 +153,7 @@ func Generate(ctx context.Context, dir string, progress io.Writer) ([]string, er
 		return nil, err
 	}
 	start := time.Now()
-	say("generating code from %s (plugins run with `go tool`; the first run builds them)", strings.Join(cfg.Inputs, ", "))
+	say("generating code from %s with %s", strings.Join(cfg.Inputs, ", "), describePlugins(cfg.Plugins))
 	written, err := cfg.Generate(ctx, dir, say)
 	rel := make([]string, 0, len(written))
 	for _, w := range written {
@@ -168,6 +168,22 @@ func Generate(ctx context.Context, dir string, progress io.Writer) ([]string, er
 	}
 	say("generated %d files in %s", len(rel), time.Since(start).Round(10*time.Millisecond))
 	return rel, nil
+}
+
+// describePlugins says how the plugins run: `go tool` plugins are built
+// on their first run, other commands are taken from PATH as they are.
+func describePlugins(plugins []protodriver.Plugin) string {
+	cmds := make([]string, len(plugins))
+	goTool := false
+	for i, p := range plugins {
+		cmds[i] = strings.Join(p.Command, " ")
+		goTool = goTool || p.GoTool()
+	}
+	s := strings.Join(cmds, ", ")
+	if goTool {
+		s += " (the first `go tool` run builds its plugin)"
+	}
+	return s
 }
 
 func progressFunc(w io.Writer) func(format string, args ...any) {
