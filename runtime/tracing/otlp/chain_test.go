@@ -16,6 +16,8 @@ import (
 	"github.com/govkit/govern/runtime/policy"
 	"github.com/govkit/govern/runtime/tracing/otlp"
 	"github.com/govkit/govern/runtime/tracing/otlp/otlptest"
+
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
