@@ -243,10 +243,17 @@ func (b *BufGen) ProtoFiles(dir string) ([]string, error) {
 
 // Generate compiles every proto of the inputs and runs every plugin,
 // concurrently, writing their files relative to dir. It returns the paths
-// written, sorted. Progress, when not nil, is told about each plugin.
+// written, sorted. Progress, when not nil, is told about each plugin; its
+// calls never overlap, although the plugins run concurrently.
 func (b *BufGen) Generate(ctx context.Context, dir string, progress func(format string, args ...any)) ([]string, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
+	}
+	var progressMu sync.Mutex
+	say := func(format string, args ...any) {
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		progress(format, args...)
 	}
 	files, err := b.ProtoFiles(dir)
 	if err != nil {
@@ -265,8 +272,8 @@ func (b *BufGen) Generate(ctx context.Context, dir string, progress func(format 
 	var wg sync.WaitGroup
 	for i, p := range b.Plugins {
 		wg.Go(func() {
-			progress("running %s", p.Name())
-			p.Warn = func(line string) { progress("%s: %s", p.Name(), line) }
+			say("running %s", p.Name())
+			p.Warn = func(line string) { say("%s: %s", p.Name(), line) }
 			responses[i], errs[i] = p.Run(ctx, dir, compiled.Request(p.Parameter))
 		})
 	}
