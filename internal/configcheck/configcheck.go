@@ -136,7 +136,7 @@ func CheckFile(path string, opts ...Option) (Report, error) {
 }
 
 var (
-	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "listen", "upstreams", "idempotency", "discovery"}
+	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "listen", "upstreams", "idempotency", "discovery", "groups"}
 	upstreamKeys = []string{"name", "target", "p99", "timeout"}
 	listenKeys   = []string{"grpc", "http", "admin"}
 	knownEnvs    = []string{"production", "prod", "staging", "stage", "development", "dev", "test", "local"}
@@ -246,6 +246,9 @@ func (c *checker) run(data []byte) {
 	}
 	if d, ok := fields["discovery"]; ok {
 		c.checkDiscovery(d)
+	}
+	if g, ok := fields["groups"]; ok {
+		c.checkGroups(g)
 	}
 }
 

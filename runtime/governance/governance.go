@@ -97,7 +97,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 		deadlines: timeout.NewWheel()}
 	groups, err := trafficGroups(c.groupHeader, c.groupValues)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("governance: WithTrafficGroups: %w", err)
 	}
 	g.groups, g.groupHeader = groups, strings.ToLower(c.groupHeader)
 	if g.codeLevel == nil {

@@ -38,27 +38,38 @@ func WithTrafficGroups(header string, values ...string) Option {
 	return func(c *config) { c.groupHeader, c.groupValues = header, values }
 }
 
-// trafficGroups validates the WithTrafficGroups declaration and returns
-// the group names, DefaultTrafficGroup first.
+// ValidateTrafficGroups reports why a traffic group declaration (the
+// arguments of WithTrafficGroups, the `groups` entry of a service config)
+// cannot be used, or nil. internal/configcheck applies the same rules to
+// config files.
+func ValidateTrafficGroups(header string, values []string) error {
+	_, err := trafficGroups(header, values)
+	return err
+}
+
+// trafficGroups validates a traffic group declaration and returns the
+// group names, DefaultTrafficGroup first.
 func trafficGroups(header string, values []string) ([]string, error) {
 	if header == "" && len(values) == 0 {
 		return []string{DefaultTrafficGroup}, nil
 	}
-	if header == "" || strings.ContainsAny(header, " \t:") {
-		return nil, fmt.Errorf("governance: WithTrafficGroups header %q is not a header name; pass one such as x-canary", header)
+	if header == "" || strings.IndexFunc(header, func(r rune) bool {
+		return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		return nil, fmt.Errorf("traffic group header %q is not a header name: use letters, digits and dashes, such as x-canary", header)
 	}
 	if len(values) == 0 || len(values) > maxTrafficGroups {
-		return nil, fmt.Errorf("governance: WithTrafficGroups(%q) declares %d values; declare 1 to %d (each is a breaker and a limiter per method)", header, len(values), maxTrafficGroups)
+		return nil, fmt.Errorf("traffic groups of header %s declare %d values: declare 1 to %d (each is a breaker and a limiter per method)", header, len(values), maxTrafficGroups)
 	}
 	groups := []string{DefaultTrafficGroup}
 	for _, v := range values {
 		switch {
 		case strings.TrimSpace(v) == "":
-			return nil, fmt.Errorf("governance: WithTrafficGroups(%q) has an empty value; remove it", header)
+			return nil, fmt.Errorf("traffic groups of header %s have an empty value: remove it", header)
 		case strings.EqualFold(v, DefaultTrafficGroup):
-			return nil, fmt.Errorf("governance: WithTrafficGroups(%q) declares %q, the name of the group of all other traffic; pick another value", header, v)
+			return nil, fmt.Errorf("traffic groups of header %s declare %q, the group of all other traffic: pick another value", header, v)
 		case slices.ContainsFunc(groups, func(g string) bool { return strings.EqualFold(g, v) }):
-			return nil, fmt.Errorf("governance: WithTrafficGroups(%q) declares %q twice; keep one", header, v)
+			return nil, fmt.Errorf("traffic groups of header %s declare %q twice: keep one", header, v)
 		}
 		groups = append(groups, v)
 	}

@@ -158,7 +158,7 @@ func TestTrafficGroupDeclarationErrors(t *testing.T) {
 		want   string
 	}{
 		{"", []string{"true"}, "not a header name"},
-		{"x-canary", nil, "declares 0 values"},
+		{"x-canary", nil, "declare 0 values"},
 		{"x-canary", []string{"true", "TRUE"}, "twice"},
 		{"x-canary", []string{"default"}, "group of all other traffic"},
 		{"x-canary", []string{" "}, "empty value"},
