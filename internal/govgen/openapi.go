@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,7 @@ type oaSchema struct {
 	Properties           map[string]*oaSchema `yaml:"properties,omitempty" json:"properties,omitempty"`
 	AdditionalProperties *oaSchema            `yaml:"additionalProperties,omitempty" json:"additionalProperties,omitempty"`
 	Required             []string             `yaml:"required,omitempty" json:"required,omitempty"`
+	AllOf                []*oaSchema          `yaml:"allOf,omitempty" json:"allOf,omitempty"`
 }
 
 type oaComponents struct {
@@ -360,8 +362,82 @@ func (b *openapiBuilder) operation(sm *serviceModel, mm *methodModel, r policy.R
 	if err != nil {
 		return nil, err
 	}
+	if keys := openapiKeyFields(op, mm, r.Body, bound); keys != nil {
+		x["idempotency"].(map[string]any)["key_fields"] = keys
+	}
+	x["grpc_method"] = pol.FullMethod
+	switch pol.IdempotencyLevel {
+	case policy.NoSideEffects:
+		x["idempotency_level"] = "NO_SIDE_EFFECTS"
+	case policy.Idempotent:
+		x["idempotency_level"] = "IDEMPOTENT"
+	default:
+		if r.HTTPMethod == "GET" {
+			// A GET is safe by its method; the gRPC method behind it does
+			// not say so, and its policy (no retry) must read back the same.
+			x["idempotency_level"] = "IDEMPOTENCY_UNKNOWN"
+		}
+	}
 	op.XGovern = x
 	return op, nil
+}
+
+// openapiKeyFields writes a method's key fields in the document's own
+// vocabulary, so that the x-govern read back from the document resolves
+// (govscaffold --from-openapi, internal/oasgov): a field bound to a path
+// or query parameter by that parameter's name, a body field by its JSON
+// property path ("order.sn", "clientId"). The request body schema then
+// lists the body key fields as required (an allOf over the message), which
+// is what deriving a key needs. It returns nil when the method has no key
+// fields or its body is a single field (key paths then start outside it).
+func openapiKeyFields(op *oaOperation, mm *methodModel, body string, bound map[string]bool) []any {
+	if mm.policy.Idempotency == nil || len(mm.keys) == 0 || (body != "*" && body != "") {
+		return nil
+	}
+	var out []any
+	overlay := &oaSchema{}
+	for _, k := range mm.keys {
+		first := k.fields[0]
+		if bound[string(first.Desc.Name())] && len(k.fields) == 1 {
+			out = append(out, string(first.Desc.Name()))
+			continue
+		}
+		if body == "" { // query parameters use JSON names
+			out = append(out, first.Desc.JSONName())
+			for i := range op.Parameters {
+				if op.Parameters[i].Name == first.Desc.JSONName() {
+					op.Parameters[i].Required = true
+				}
+			}
+			continue
+		}
+		names := make([]string, len(k.fields))
+		level := overlay
+		for i, f := range k.fields {
+			names[i] = f.Desc.JSONName()
+			if !slices.Contains(level.Required, names[i]) {
+				level.Required = append(level.Required, names[i])
+			}
+			if i < len(k.fields)-1 {
+				if level.Properties == nil {
+					level.Properties = map[string]*oaSchema{}
+				}
+				next := level.Properties[names[i]]
+				if next == nil {
+					next = &oaSchema{}
+					level.Properties[names[i]] = next
+				}
+				level = next
+			}
+		}
+		out = append(out, strings.Join(names, "."))
+	}
+	if len(overlay.Required) > 0 && op.RequestBody != nil {
+		media := op.RequestBody.Content["application/json"]
+		media.Schema = &oaSchema{AllOf: []*oaSchema{media.Schema, overlay}}
+		op.RequestBody.Content["application/json"] = media
+	}
+	return out
 }
 
 // pathParamSchema types a path variable ("id" or "order.id") by its field.
@@ -491,7 +567,7 @@ func wellKnownSchema(fullName string) *oaSchema {
 // xGovern is the resolved policy as a govern.v1.Policy in protojson form
 // (proto field names), so OpenAPI consumers such as govscaffold
 // --from-openapi read it back with protojson into the same model.
-func xGovern(m *policy.Method) (any, error) {
+func xGovern(m *policy.Method) (map[string]any, error) {
 	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(PolicyProto(m))
 	if err != nil {
 		return nil, err

@@ -57,8 +57,16 @@ func TestOpenAPIDocumentsAreValid(t *testing.T) {
 					t.Errorf("CreateOrder has no %d response", code)
 				}
 			}
+			// x-govern is a govern.v1.Policy plus the operation-level fields
+			// grpc_method and idempotency_level (internal/oasgov reads both).
+			x, _ := create.Extensions["x-govern"].(map[string]any)
+			if x["grpc_method"] != "/govern.golden.http.Orders/CreateOrder" {
+				t.Errorf("x-govern.grpc_method = %v", x["grpc_method"])
+			}
+			delete(x, "grpc_method")
+			delete(x, "idempotency_level")
 			var pol governv1.Policy
-			raw, _ := json.Marshal(create.Extensions["x-govern"])
+			raw, _ := json.Marshal(x)
 			if err := protojson.Unmarshal(raw, &pol); err != nil {
 				t.Fatalf("x-govern is not a govern.v1.Policy: %v\n%s", err, raw)
 			}

@@ -52,14 +52,17 @@ func (k *keyFields) resolve(at []int32, path string) bool {
 	if schema == nil {
 		return bad("%s %s has no application/json request body%s; name a property of a JSON body or a path or query parameter", k.method, k.id, k.paramHint())
 	}
+	// Every schema that describes the current level: allOf branches
+	// contribute properties and required lists, at every depth.
+	level := []*openapi3.Schema{schema}
 	for i, seg := range segs {
-		props, required := flatten(schema)
+		props, required := flatten(level)
 		where := "the request body"
 		if i > 0 {
 			where = "/" + strings.Join(segs[:i], "/")
 		}
 		prop := props[seg]
-		if prop == nil || prop.Value == nil {
+		if len(prop) == 0 {
 			names := make([]string, 0, len(props))
 			for n := range props {
 				names = append(names, n)
@@ -70,13 +73,16 @@ func (k *keyFields) resolve(at []int32, path string) bool {
 		if !required[seg] {
 			return bad("%s does not list %q as required, so a request may come without the key; add it to the schema's required list, or name a required property", where, seg)
 		}
-		schema = prop.Value
+		level = prop
+		typed := typedSchema(prop)
 		last := i == len(segs)-1
 		switch {
-		case !last && !schema.Type.Is("object") && len(schema.AllOf) == 0:
-			return bad("/%s is %s, not an object, so the path cannot continue past it; end the path there", strings.Join(segs[:i+1], "/"), typeName(schema))
+		case !last && typed != nil && !typed.Type.Is("object") && len(typed.Properties) == 0:
+			return bad("/%s is %s, not an object, so the path cannot continue past it; end the path there", strings.Join(segs[:i+1], "/"), typeName(typed))
+		case last && typed == nil:
+			return bad("/%s has no scalar type; declare type: string, integer or boolean", strings.Join(segs, "/"))
 		case last:
-			if msg := scalarProblem(schema); msg != "" {
+			if msg := scalarProblem(typed); msg != "" {
 				return bad("/%s %s", strings.Join(segs, "/"), msg)
 			}
 		}
@@ -142,10 +148,11 @@ func (k *keyFields) bodySchema() *openapi3.Schema {
 	return nil
 }
 
-// flatten returns the properties of a schema and which are required,
-// merging its allOf branches.
-func flatten(s *openapi3.Schema) (openapi3.Schemas, map[string]bool) {
-	props := openapi3.Schemas{}
+// flatten returns, for the schemas describing one level (and their allOf
+// branches), every schema of each property and which properties are
+// required.
+func flatten(level []*openapi3.Schema) (map[string][]*openapi3.Schema, map[string]bool) {
+	props := map[string][]*openapi3.Schema{}
 	required := map[string]bool{}
 	var walk func(*openapi3.Schema)
 	walk = func(s *openapi3.Schema) {
@@ -153,8 +160,8 @@ func flatten(s *openapi3.Schema) (openapi3.Schemas, map[string]bool) {
 			return
 		}
 		for n, p := range s.Properties {
-			if _, ok := props[n]; !ok || props[n].Value == nil || len(props[n].Value.Properties) == 0 {
-				props[n] = p
+			if p != nil && p.Value != nil {
+				props[n] = append(props[n], p.Value)
 			}
 		}
 		for _, n := range s.Required {
@@ -164,8 +171,33 @@ func flatten(s *openapi3.Schema) (openapi3.Schemas, map[string]bool) {
 			walk(b.Value)
 		}
 	}
-	walk(s)
+	for _, s := range level {
+		walk(s)
+	}
 	return props, required
+}
+
+// typedSchema returns the schema among a property's that declares its
+// type, or nil (overlays such as {required: [...]} declare none).
+func typedSchema(schemas []*openapi3.Schema) *openapi3.Schema {
+	var found *openapi3.Schema
+	var walk func(*openapi3.Schema)
+	walk = func(s *openapi3.Schema) {
+		if s == nil || found != nil {
+			return
+		}
+		if s.Type != nil && len(*s.Type) > 0 {
+			found = s
+			return
+		}
+		for _, b := range s.AllOf {
+			walk(b.Value)
+		}
+	}
+	for _, s := range schemas {
+		walk(s)
+	}
+	return found
 }
 
 // scalarProblem says why a schema cannot hold a key, or "" when it can.

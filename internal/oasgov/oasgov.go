@@ -201,7 +201,7 @@ func (r *resolver) resolve(top *yaml.Node) {
 }
 
 func (r *resolver) operation(method, path string, opNode *yaml.Node, item *openapi3.PathItem, op *openapi3.Operation, outer []govgen.Scope, seen map[string]*yaml.Node) {
-	opScope, extras := r.scope("method", opNode, GRPCMethodField)
+	opScope, extras := r.scope("method", opNode, GRPCMethodField, IdempotencyLevelField)
 	at := opScope.Path
 	id := op.OperationID
 	if id == "" {
@@ -222,12 +222,25 @@ func (r *resolver) operation(method, path string, opNode *yaml.Node, item *opena
 			service = strings.TrimPrefix(fullMethod[:strings.LastIndexByte(fullMethod, '/')], "/")
 		}
 	}
+	level := idempotencyLevel(method)
+	if l := extras[IdempotencyLevelField]; l != nil {
+		switch l.Value {
+		case "IDEMPOTENT":
+			level = policy.Idempotent
+		case "NO_SIDE_EFFECTS":
+			level = policy.NoSideEffects
+		case "IDEMPOTENCY_UNKNOWN":
+			level = policy.IdempotencyUnknown
+		default:
+			r.dec.errorAt(l, at, "x-govern.idempotency_level %q of %s is not a level: use IDEMPOTENT (repeating the call changes nothing more), NO_SIDE_EFFECTS (a read) or IDEMPOTENCY_UNKNOWN (neither, whatever the HTTP method says)", l.Value, id)
+		}
+	}
 	kf := &keyFields{op: op, item: item, method: method, id: id, diag: r.diag}
 	pm := govgen.ResolvePolicy(r.diag, govgen.Operation{
 		FullMethod:       fullMethod,
 		Service:          service,
 		Name:             id,
-		IdempotencyLevel: idempotencyLevel(method),
+		IdempotencyLevel: level,
 		RetryFix:         "an HTTP " + method + " is neither safe nor idempotent; add an idempotency block to its x-govern (a keyed call is safe to retry), or remove the retry",
 		KeyField:         kf.resolve,
 	}, append([]govgen.Scope{opScope}, outer...))

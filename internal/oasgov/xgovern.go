@@ -21,6 +21,12 @@ const Extension = "x-govern"
 // keys the operation shares. It is not a govern.v1.Policy field.
 const GRPCMethodField = "grpc_method"
 
+// IdempotencyLevelField is the operation-level x-govern field declaring
+// descriptor.proto's idempotency_level (IDEMPOTENT, NO_SIDE_EFFECTS or
+// IDEMPOTENCY_UNKNOWN) where the HTTP method says otherwise, such as a
+// POST that is idempotent. It is not a govern.v1.Policy field.
+const IdempotencyLevelField = "idempotency_level"
+
 // locations maps source paths (a scope's path followed by govern.v1 field
 // numbers) to the YAML nodes that declared them.
 type locations map[string]*yaml.Node
