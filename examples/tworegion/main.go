@@ -20,6 +20,13 @@
 //
 //	go run ./examples/tworegion
 //	go run ./examples/tworegion -duration 3s
+//
+// With -failover it runs the discovery experiment instead (failover.go):
+// a client dials govern:///inventory through runtime/discovery, the local
+// region browns out, and it prints the local share, the failover and
+// return times and the error rate.
+//
+//	go run ./examples/tworegion -failover
 package main
 
 import (
@@ -130,9 +137,20 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the scripted random failures")
 	flag.Float64Var(&cfg.BudgetTokens, "budget-tokens", cfg.BudgetTokens, "retry budget max tokens (gRFC A6), every mode")
 	flag.Float64Var(&cfg.BudgetRatio, "budget-ratio", cfg.BudgetRatio, "retry budget token ratio (gRFC A6), every mode")
+	failover := flag.Bool("failover", false, "run the discovery failover experiment instead")
 	flag.Parse()
 	cfg.Duration = min(cfg.Duration, 30*time.Second)
 	ctx := context.Background()
+	if *failover {
+		fcfg := DefaultFailoverConfig()
+		r, err := RunFailover(ctx, fcfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tworegion:", err)
+			os.Exit(1)
+		}
+		PrintFailover(os.Stdout, fcfg, r)
+		return
+	}
 	var results []Result
 	for _, mode := range Modes {
 		rs, err := Run(ctx, cfg, mode)

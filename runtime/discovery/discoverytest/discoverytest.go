@@ -7,12 +7,15 @@ package discoverytest
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -25,24 +28,38 @@ const (
 
 // Server is one test instance.
 type Server struct {
-	Addr   string
-	health *health.Server
-	grpc   *grpc.Server
+	Addr    string
+	health  *health.Server
+	grpc    *grpc.Server
+	failing atomic.Bool
 }
 
 // Start serves on host (such as 127.0.0.2) on a free port until the test
 // ends. It skips the test when host cannot be bound.
 func Start(t testing.TB, host string) *Server {
 	t.Helper()
-	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	s, err := NewServer(host)
 	if err != nil {
 		t.Skipf("cannot listen on %s (loopback aliases 127.0.0.2+ are needed): %v", host, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// NewServer serves on host on a free port until Stop.
+func NewServer(host string) (*Server, error) {
+	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{Addr: lis.Addr().String(), health: health.NewServer()}
 	s.grpc = grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
 		var in emptypb.Empty
 		if err := stream.RecvMsg(&in); err != nil {
 			return err
+		}
+		if s.failing.Load() {
+			return status.Error(codes.Unavailable, "browning out")
 		}
 		if err := stream.SendHeader(metadata.Pairs(ServedByHeader, s.Addr)); err != nil {
 			return err
@@ -51,9 +68,12 @@ func Start(t testing.TB, host string) *Server {
 	}))
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	go func() { _ = s.grpc.Serve(lis) }()
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
+
+// SetFailing makes every WhoMethod call fail with UNAVAILABLE (a brownout)
+// while the health status stays what SetServing says.
+func (s *Server) SetFailing(failing bool) { s.failing.Store(failing) }
 
 // SetServing sets the server's overall grpc.health.v1 status.
 func (s *Server) SetServing(serving bool) {
