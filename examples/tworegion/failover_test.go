@@ -16,8 +16,8 @@ func TestFailoverStaysLocalFailsOverAndComesBack(t *testing.T) {
 	if err != nil {
 		t.Skip(err) // no loopback aliases on this machine
 	}
-	if r.Calls < 100 {
-		t.Fatalf("only %d calls ran, want about 150", r.Calls)
+	if r.Calls < 20 {
+		t.Fatalf("only %d calls ran; the load loop is broken", r.Calls)
 	}
 	if r.Local == 0 || r.Local == r.Calls-r.Errors {
 		t.Errorf("%d of %d successful calls were local; want local calls outside the brownout and far ones during it", r.Local, r.Calls-r.Errors)
