@@ -36,6 +36,7 @@ func defaultConfig() config {
 		probe: probeConfig{
 			interval:    DefaultProbeInterval,
 			timeout:     DefaultProbeTimeout,
+			threshold:   1,
 			dialOptions: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
 		},
 		probing:         true,
@@ -71,6 +72,15 @@ func WithMinLocalFraction(f float64) Option {
 // of each endpoint (defaults DefaultProbeInterval, DefaultProbeTimeout).
 func WithProbe(interval, timeout time.Duration) Option {
 	return func(c *config) { c.probe.interval, c.probe.timeout = interval, timeout }
+}
+
+// WithProbeThreshold sets how many failed probes in a row make a healthy
+// endpoint unhealthy (default 1: the first failure). A higher threshold
+// rides out one slow probe on a loaded host at the cost of a later
+// failover (up to threshold intervals). One success makes an endpoint
+// healthy again.
+func WithProbeThreshold(failures int) Option {
+	return func(c *config) { c.probe.threshold = failures }
 }
 
 // WithProbeService sets the service name sent in health checks (default

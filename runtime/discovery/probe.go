@@ -30,6 +30,9 @@ type probeConfig struct {
 	interval, timeout time.Duration
 	service           string
 	dialOptions       []grpc.DialOption
+	// threshold is how many failed probes in a row make a healthy endpoint
+	// unhealthy.
+	threshold int
 }
 
 // startProber probes addr until stop; report is called with true or false
@@ -54,10 +57,16 @@ func startProber(addr string, cfg probeConfig, report func(ctx context.Context, 
 		t := time.NewTicker(cfg.interval)
 		defer t.Stop()
 		last, first := false, true
+		failures := 0
 		for {
 			healthy := check(ctx, conn, client, cfg)
 			if ctx.Err() != nil {
 				return
+			}
+			if healthy {
+				failures = 0
+			} else if failures++; failures < cfg.threshold && !first {
+				healthy = last // not enough failures in a row yet
 			}
 			if first || healthy != last {
 				report(ctx, healthy)

@@ -50,6 +50,9 @@ func NewBuilder(registry Registry, opts ...Option) (*Builder, error) {
 	if cfg.probing && (cfg.probe.interval <= 0 || cfg.probe.timeout <= 0 || cfg.probe.timeout > cfg.probe.interval) {
 		return nil, fmt.Errorf("discovery: WithProbe(%v, %v): both must be positive and the timeout at most the interval", cfg.probe.interval, cfg.probe.timeout)
 	}
+	if cfg.probe.threshold < 1 {
+		return nil, fmt.Errorf("discovery: WithProbeThreshold(%d): at least one failed probe is needed to call an endpoint unhealthy", cfg.probe.threshold)
+	}
 	if cfg.retryBackoff <= 0 || cfg.maxRetryBackoff < cfg.retryBackoff {
 		return nil, fmt.Errorf("discovery: WithRetryBackoff(%v, %v): the first wait must be positive and at most the largest", cfg.retryBackoff, cfg.maxRetryBackoff)
 	}

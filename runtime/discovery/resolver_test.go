@@ -29,6 +29,9 @@ func dial(t *testing.T, reg discovery.Registry, opts ...discovery.Option) (*grpc
 		discovery.WithRegisterer(metrics),
 		discovery.WithLogger(quiet),
 		discovery.WithProbe(100*time.Millisecond, 80*time.Millisecond),
+		// Two failures in a row: one slow probe on a loaded CI host
+		// must not move calls.
+		discovery.WithProbeThreshold(2),
 		discovery.WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond),
 	}, opts...)...)
 	if err != nil {
@@ -261,6 +264,7 @@ func TestTargetErrorsNameTheFix(t *testing.T) {
 		{discovery.WithMinLocalFraction(2), "[0, 1]"},
 		{discovery.WithProbe(time.Second, 2*time.Second), "timeout at most the interval"},
 		{discovery.WithDefaultColour(""), "WithDefaultColour"},
+		{discovery.WithProbeThreshold(0), "WithProbeThreshold"},
 	} {
 		if _, err := discovery.NewBuilder(reg, tc.opt); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewBuilder: err = %v, want it to contain %q", err, tc.want)
