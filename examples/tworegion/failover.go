@@ -26,6 +26,8 @@ type FailoverConfig struct {
 	Rate                        float64
 	FarRTT                      time.Duration
 	ProbeInterval, ProbeTimeout time.Duration
+	// ProbeThreshold is discovery.WithProbeThreshold (0 means 1).
+	ProbeThreshold int
 }
 
 // DefaultFailoverConfig is the run docs/discovery.md reports. The
@@ -95,6 +97,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (FailoverResult, error
 	reg.Set("inventory", eps...)
 	b, err := discovery.NewBuilder(reg, discovery.WithLocalRegion("us-west-2"),
 		discovery.WithProbe(cfg.ProbeInterval, cfg.ProbeTimeout),
+		discovery.WithProbeThreshold(max(cfg.ProbeThreshold, 1)),
 		discovery.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		return FailoverResult{}, err
