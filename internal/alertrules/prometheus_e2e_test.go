@@ -42,15 +42,20 @@ func TestPrometheusSeesBreakerAlert(t *testing.T) {
 		t.Skip("end-to-end: builds examples/order and runs Prometheus")
 	}
 	promBin := tooltest.Need(t, "prometheus", "prometheus")
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
 	dir := t.TempDir()
 
-	// The example's server, as a built binary (it is a main package).
+	// The example's server, as a built binary (it is a main package). The
+	// build has its own bound: on a cold cache, beside the other test
+	// binaries of `go test ./...`, it alone can take minutes on two cores.
 	orderBin := filepath.Join(dir, "order")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", orderBin, "../../examples/order").CombinedOutput(); err != nil {
+	buildCtx, cancelBuild := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancelBuild()
+	if out, err := exec.CommandContext(buildCtx, "go", "build", "-o", orderBin, "../../examples/order").CombinedOutput(); err != nil {
 		t.Fatalf("go build examples/order: %v\n%s", err, out)
 	}
+	// The run itself is bounded: service, Prometheus and the alert.
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
 	grpcAddr, adminAddr := freeAddr(t), freeAddr(t)
 	start(t, ctx, orderBin, "-grpc-addr", grpcAddr, "-http-addr", freeAddr(t), "-admin-addr", adminAddr,
 		"-create-latency", "3s", "-region", "eu-west-1", "-env", "e2e", "-drain-delay", "0s", "-log-level", "error")
