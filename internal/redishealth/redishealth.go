@@ -69,7 +69,11 @@ func (r Report) Err() error {
 // shards (CLUSTER SHARDS), so that a killed primary is reported from the
 // moment it stops answering until its replica is promoted, and a failed
 // replica or former primary after that.
-func Probe(ctx context.Context, client redis.UniversalClient) Report {
+//
+// minReplicas is how many replicas each primary needs online for the store
+// to work (its WithReplicaAcks count; 0 for none): a shard with fewer
+// cannot acknowledge a claim, so its keys are unavailable.
+func Probe(ctx context.Context, client redis.UniversalClient, minReplicas int) Report {
 	cluster, ok := client.(*redis.ClusterClient)
 	if !ok {
 		if err := client.Ping(ctx).Err(); err != nil {
@@ -77,10 +81,10 @@ func Probe(ctx context.Context, client redis.UniversalClient) Report {
 		}
 		return Report{State: Available}
 	}
-	return probeCluster(ctx, cluster)
+	return probeCluster(ctx, cluster, minReplicas)
 }
 
-func probeCluster(ctx context.Context, cluster *redis.ClusterClient) Report {
+func probeCluster(ctx context.Context, cluster *redis.ClusterClient, minReplicas int) Report {
 	var (
 		mu  sync.Mutex
 		rep Report
@@ -107,13 +111,15 @@ func probeCluster(ctx context.Context, cluster *redis.ClusterClient) Report {
 	}
 	for _, shard := range shards {
 		slots := slotRanges(shard.Slots)
-		primaryOnline := false
+		primaryOnline, primary, replicas := false, "", 0
 		for _, n := range shard.Nodes {
 			addr := fmt.Sprintf("%s:%d", n.IP, n.Port)
 			online := n.Health == "online"
 			switch {
 			case n.Role == "master" && online:
-				primaryOnline = true
+				primaryOnline, primary = true, addr
+			case online:
+				replicas++
 			case n.Role == "master" && len(shard.Slots) > 0:
 				add(Unavailable, "primary %s of slots %s is %s", addr, slots, n.Health)
 			case !online:
@@ -122,6 +128,9 @@ func probeCluster(ctx context.Context, cluster *redis.ClusterClient) Report {
 		}
 		if !primaryOnline && len(shard.Slots) > 0 {
 			add(Unavailable, "slots %s have no primary online", slots)
+		}
+		if primaryOnline && len(shard.Slots) > 0 && replicas < minReplicas {
+			add(Unavailable, "primary %s of slots %s has %d replicas online, %d must acknowledge each claim", primary, slots, replicas, minReplicas)
 		}
 	}
 	return sorted(rep)
@@ -141,4 +150,20 @@ func slotRanges(ranges []redis.SlotRange) string {
 		parts[i] = fmt.Sprintf("%d-%d", r.Start, r.End)
 	}
 	return strings.Join(parts, ",")
+}
+
+// RefreshOnError asks a Redis Cluster client to reload its slot map after
+// err, in the background and at most every 200 ms (go-redis coalesces).
+// go-redis v9 reloads on MOVED and ASK and otherwise only every
+// ClusterStateReloadInterval (60 s by default), so after a primary dies it
+// would keep dialling the dead node for up to a minute although its replica
+// was promoted within seconds. Stores call this on every failed command so
+// they recover as soon as the cluster has.
+func RefreshOnError(client redis.UniversalClient, err error) {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return
+	}
+	if cluster, ok := client.(*redis.ClusterClient); ok {
+		cluster.ReloadState(context.Background())
+	}
 }

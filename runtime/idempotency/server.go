@@ -283,11 +283,23 @@ func (s *Server) run(ctx context.Context, ms *methodState, skey Key, claim *Reco
 	}
 	settled = true
 	// Store the result even if the caller has gone: a retry must see it.
-	if ferr := s.store.Finish(context.WithoutCancel(ctx), skey, claim.Owner, result, ms.ttl); ferr != nil {
+	base := context.WithoutCancel(ctx)
+	if ferr := s.store.Finish(base, skey, claim.Owner, result, ms.ttl); ferr != nil {
 		if errors.Is(ferr, ErrNotOwner) {
 			s.log.WarnContext(ctx, "idempotency: claim expired before the handler finished; result not stored, raise the lease", "grpc_method", ms.name)
 		} else {
-			s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot store result; retries after the lease will run again", ms, ferr)
+			// The store failed (a Redis failover, a network blip) while
+			// the claim still holds the key: duplicates wait behind it,
+			// so keep trying to store the result until the lease ends
+			// rather than let a retry after the lease run the handler
+			// again. The caller gets its response now.
+			s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot store result yet; retrying until the lease ends", ms, ferr)
+			s.retryUntil(claim.Deadline.Add(ms.lease-ms.budget), unknownReleaseFirst, func() bool {
+				fctx, cancel := context.WithTimeout(base, unknownReleaseMax)
+				defer cancel()
+				err := s.store.Finish(fctx, skey, claim.Owner, result, ms.ttl)
+				return err == nil || errors.Is(err, ErrNotOwner)
+			})
 		}
 	}
 	return resp, err
@@ -325,21 +337,24 @@ func (s *Server) releaseUnknownClaim(ctx context.Context, skey Key, owner Owner,
 		err := s.store.Release(rctx, skey, owner)
 		return err == nil || errors.Is(err, ErrNotOwner)
 	}
-	if attempt() {
+	if !attempt() {
+		s.retryUntil(leaseEnd, unknownReleaseFirst, attempt)
+	}
+}
+
+// retryUntil calls attempt from a timer (no goroutine waits in between),
+// first after delay and then with the delay doubling up to
+// unknownReleaseMax, until it returns true or the next try would come after
+// end.
+func (s *Server) retryUntil(end time.Time, delay time.Duration, attempt func() bool) {
+	if s.now().Add(delay).After(end) {
 		return
 	}
-	var retry func(delay time.Duration)
-	retry = func(delay time.Duration) {
-		if s.now().Add(delay).After(leaseEnd) {
-			return
+	time.AfterFunc(delay, func() {
+		if !attempt() {
+			s.retryUntil(end, min(2*delay, unknownReleaseMax), attempt)
 		}
-		time.AfterFunc(delay, func() {
-			if !attempt() {
-				retry(min(2*delay, unknownReleaseMax))
-			}
-		})
-	}
-	retry(unknownReleaseFirst)
+	})
 }
 
 // answerDuplicate answers a call whose key is already held.

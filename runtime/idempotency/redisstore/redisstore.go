@@ -152,6 +152,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// Client returns the client the store was built with.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
 func (s *Store) redisKey(k idempotency.Key) string {
 	b := make([]byte, len(s.prefix)+2*len(k))
 	copy(b, s.prefix)
@@ -182,6 +185,7 @@ func (s *Store) Claim(ctx context.Context, key idempotency.Key, claim idempotenc
 	} else {
 		old, err = s.client.Do(ctx, args...).Text()
 	}
+	redishealth.RefreshOnError(s.client, err)
 	switch {
 	case errors.Is(err, redis.Nil):
 		return idempotency.Record{}, true, nil
@@ -208,12 +212,12 @@ func (s *Store) acked(ctx context.Context, key string, args []any) (string, erro
 	wait := pipe.Do(ctx, "wait", s.acks, millis(s.ackTimeout))
 	_, _ = pipe.Exec(ctx)
 	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		s.reloadOnError(ctx, err)
+		redishealth.RefreshOnError(s.client, err)
 		return "", err
 	}
 	n, err := wait.Int()
 	if err != nil {
-		s.reloadOnError(ctx, err)
+		redishealth.RefreshOnError(s.client, err)
 		return "", fmt.Errorf("wait for redis replicas: %w", err)
 	}
 	if n < s.acks {
@@ -245,15 +249,6 @@ func (s *Store) primaryFor(ctx context.Context, key string) (redis.Cmdable, erro
 	}
 }
 
-// reloadOnError asks a cluster client to refresh its slot map after an
-// error on a node it did not route itself (a failover or a moved slot), so
-// the next claim goes to the right primary.
-func (s *Store) reloadOnError(ctx context.Context, err error) {
-	if c, ok := s.client.(*redis.ClusterClient); ok && err != nil {
-		c.ReloadState(ctx)
-	}
-}
-
 // Finish implements idempotency.Store with a compare-owner script (and WAIT
 // with WithReplicaAcks).
 func (s *Store) Finish(ctx context.Context, key idempotency.Key, owner idempotency.Owner, result idempotency.Record, ttl time.Duration) error {
@@ -275,6 +270,7 @@ func (s *Store) Finish(ctx context.Context, key idempotency.Key, owner idempoten
 		n, err = finishScript.Run(ctx, s.client, []string{rkey}, claimPrefix(owner), value, millis(ttl)).Int64()
 	}
 	if err != nil {
+		redishealth.RefreshOnError(s.client, err)
 		return fmt.Errorf("store idempotent result in redis: %w", err)
 	}
 	if n != 1 {
@@ -290,6 +286,7 @@ func (s *Store) Finish(ctx context.Context, key idempotency.Key, owner idempoten
 func (s *Store) Release(ctx context.Context, key idempotency.Key, owner idempotency.Owner) error {
 	n, err := releaseScript.Run(ctx, s.client, []string{s.redisKey(key)}, claimPrefix(owner)).Int()
 	if err != nil {
+		redishealth.RefreshOnError(s.client, err)
 		return fmt.Errorf("release idempotency claim in redis: %w", err)
 	}
 	if n != 1 {
@@ -308,7 +305,7 @@ func (s *Store) Release(ctx context.Context, key idempotency.Key, owner idempote
 // a degraded cluster would take every replica of the fleet out of rotation
 // at once while the store still works.
 func (s *Store) Ready(ctx context.Context) error {
-	rep := redishealth.Probe(ctx, s.client)
+	rep := redishealth.Probe(ctx, s.client, s.acks)
 	if rep.State != redishealth.Unavailable {
 		for _, script := range []*redis.Script{finishScript, releaseScript} {
 			if err := script.Load(ctx, s.client).Err(); err != nil {

@@ -58,6 +58,7 @@ func (s *Store) Admit(ctx context.Context, key string, rps float64, burst int) (
 	emissionUS := strconv.FormatFloat(1e6/rps, 'f', 3, 64)
 	res, err := gcraScript.Run(ctx, s.client, []string{key}, emissionUS, burst).Int64Slice()
 	if err != nil {
+		redishealth.RefreshOnError(s.client, err)
 		return false, 0, fmt.Errorf("run the rate limit script in redis: %w", err)
 	}
 	if len(res) != 2 {
@@ -76,5 +77,5 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := gcraScript.Load(ctx, s.client).Err(); err != nil {
 		return fmt.Errorf("load the rate limit script into redis: %w", err)
 	}
-	return redishealth.Probe(ctx, s.client).Err()
+	return redishealth.Probe(ctx, s.client, 0).Err()
 }

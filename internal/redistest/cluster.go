@@ -1,0 +1,359 @@
+package redistest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ClusterNodeTimeout is the cluster-node-timeout of test clusters: a
+// primary that stops answering is failed over after about this long, so a
+// failover test takes seconds, not the production default of 15.
+const ClusterNodeTimeout = 1000 * time.Millisecond
+
+// Cluster is a real Redis Cluster on loopback: three primaries and three
+// replicas, each a redis-server process started with --cluster-enabled yes
+// on free ports in a temporary directory, joined by
+// `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`.
+type Cluster struct {
+	dir   string
+	mu    sync.Mutex
+	nodes []*ClusterNode
+}
+
+// ClusterNode is one redis-server process of a Cluster.
+type ClusterNode struct {
+	Addr string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Alive reports whether the node's process is running.
+func (n *ClusterNode) Alive() bool {
+	select {
+	case <-n.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// StartCluster starts a cluster under a new temporary directory and waits
+// until every node reports cluster_state:ok and every primary has its
+// replica connected. Stop it with Stop.
+func StartCluster() (*Cluster, error) {
+	for _, tool := range []string{"redis-server", "redis-cli"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("%s not found (install it with `apt-get install -y redis-server`): %w", tool, err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "govern-redis-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{dir: dir}
+	ports, err := freeClusterPorts(6)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	args := []string{"--cluster", "create"}
+	for i, port := range ports {
+		n := &ClusterNode{Addr: "127.0.0.1:" + strconv.Itoa(port), port: port, dir: filepath.Join(dir, strconv.Itoa(i))}
+		if err := os.MkdirAll(n.dir, 0o755); err != nil {
+			c.Stop()
+			return nil, err
+		}
+		if err := n.start(); err != nil {
+			c.Stop()
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+		args = append(args, n.Addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, n := range c.nodes {
+		if err := waitPing(ctx, n.Addr); err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
+	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
+		c.Stop()
+		return nil, fmt.Errorf("redis-cli --cluster create: %w\n%s", err, out)
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (n *ClusterNode) start() error {
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--protected-mode", "no",
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+		"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
+		// A replica may always take over, however long it was cut off:
+		// tests kill primaries on purpose.
+		"--cluster-replica-validity-factor", "0",
+		"--dir", n.dir, "--logfile", "redis.log", "--save", "", "--appendonly", "no", "--daemonize", "no")
+	cmd.Dir = n.dir
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server on %s: %w", n.Addr, err)
+	}
+	n.cmd = cmd
+	n.done = make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(n.done)
+	}()
+	return nil
+}
+
+// Addrs returns the address of every node, the seed list for a client.
+func (c *Cluster) Addrs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	addrs := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		addrs[i] = n.Addr
+	}
+	return addrs
+}
+
+// Client returns a cluster client of c, closed at cleanup. opts adjust its
+// options (timeouts, pool) before it connects.
+func (c *Cluster) Client(tb testing.TB, opts ...func(*redis.ClusterOptions)) *redis.ClusterClient {
+	tb.Helper()
+	o := &redis.ClusterOptions{Addrs: c.Addrs()}
+	for _, f := range opts {
+		f(o)
+	}
+	client := redis.NewClusterClient(o)
+	tb.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// PrimaryOf returns the node that is the primary of key's slot now, as the
+// cluster itself says (CLUSTER SHARDS on a live node).
+func (c *Cluster) PrimaryOf(ctx context.Context, key string) (*ClusterNode, error) {
+	slot := keySlot(key)
+	for _, n := range c.liveNodes() {
+		client := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1})
+		shards, err := client.ClusterShards(ctx).Result()
+		_ = client.Close()
+		if err != nil {
+			continue
+		}
+		for _, shard := range shards {
+			for _, r := range shard.Slots {
+				if int64(slot) < r.Start || int64(slot) > r.End {
+					continue
+				}
+				for _, node := range shard.Nodes {
+					if node.Role == "master" && node.Health == "online" {
+						return c.node(fmt.Sprintf("%s:%d", node.IP, node.Port))
+					}
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("no live node knows the primary of slot %d", slot)
+}
+
+func (c *Cluster) node(addr string) (*ClusterNode, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.nodes {
+		if n.Addr == addr {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not a node of this cluster", addr)
+}
+
+func (c *Cluster) liveNodes() []*ClusterNode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var live []*ClusterNode
+	for _, n := range c.nodes {
+		if n.Alive() {
+			live = append(live, n)
+		}
+	}
+	return live
+}
+
+// Kill ends n's process with SIGKILL, as a crash would: no shutdown, no
+// last replication.
+func (c *Cluster) Kill(n *ClusterNode) error {
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill redis-server %s (pid %d): %w", n.Addr, n.cmd.Process.Pid, err)
+	}
+	<-n.done
+	return nil
+}
+
+// Restart starts a killed node again on its port and directory (it rejoins
+// from its nodes.conf, as a replica of whichever node took over its
+// slots), then waits until the cluster is healthy again.
+func (c *Cluster) Restart(ctx context.Context, n *ClusterNode) error {
+	if n.Alive() {
+		return fmt.Errorf("redis-server %s is still running", n.Addr)
+	}
+	if err := n.start(); err != nil {
+		return err
+	}
+	return c.WaitHealthy(ctx)
+}
+
+// WaitHealthy waits until every node runs, reports cluster_state:ok and
+// knows all the others, and every primary has a replica connected, so a
+// test starts from a cluster that can take another failover.
+func (c *Cluster) WaitHealthy(ctx context.Context) error {
+	var last error
+	for {
+		if last = c.healthy(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis cluster in %s not healthy: %w", c.dir, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) healthy(ctx context.Context) error {
+	c.mu.Lock()
+	nodes := append([]*ClusterNode(nil), c.nodes...)
+	c.mu.Unlock()
+	primaries := 0
+	for _, n := range nodes {
+		if !n.Alive() {
+			return fmt.Errorf("%s is not running", n.Addr)
+		}
+		out, err := exec.CommandContext(ctx, "redis-cli", "-p", strconv.Itoa(n.port), "cluster", "info").Output()
+		if err != nil {
+			return fmt.Errorf("cluster info on %s: %w", n.Addr, err)
+		}
+		info := string(out)
+		if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(len(nodes))) {
+			return fmt.Errorf("%s: %s", n.Addr, strings.Join(strings.Fields(info)[:3], " "))
+		}
+		out, err = exec.CommandContext(ctx, "redis-cli", "-p", strconv.Itoa(n.port), "info", "replication").Output()
+		if err != nil {
+			return fmt.Errorf("info replication on %s: %w", n.Addr, err)
+		}
+		if bytes.Contains(out, []byte("role:master")) {
+			primaries++
+			if !bytes.Contains(out, []byte("connected_slaves:1")) || !bytes.Contains(out, []byte("state=online")) {
+				return fmt.Errorf("primary %s has no replica online", n.Addr)
+			}
+		}
+	}
+	if primaries != len(nodes)/2 {
+		return fmt.Errorf("%d primaries, want %d", primaries, len(nodes)/2)
+	}
+	return nil
+}
+
+// Stop ends every node by its PID and removes the directory.
+func (c *Cluster) Stop() {
+	if c == nil {
+		return
+	}
+	for _, n := range c.liveNodes() {
+		_ = c.Kill(n)
+	}
+	_ = os.RemoveAll(c.dir)
+}
+
+// SharedCluster starts one Cluster per test binary, on the first test that
+// asks for it, so that a package's cluster tests share the few seconds a
+// cluster takes to form. Declare one at package level and call Stop from
+// TestMain after m.Run.
+type SharedCluster struct {
+	once    sync.Once
+	cluster *Cluster
+	err     error
+}
+
+// Get returns the shared cluster, starting it on first use. Without
+// redis-server it skips the test, or fails it under CI.
+func (s *SharedCluster) Get(tb testing.TB) *Cluster {
+	tb.Helper()
+	s.once.Do(func() { s.cluster, s.err = StartCluster() })
+	if s.err != nil {
+		msg := "Redis Cluster for the test could not start: " + s.err.Error()
+		if os.Getenv("CI") != "" {
+			tb.Fatal(msg + "; CI requires it")
+		}
+		tb.Skip(msg)
+	}
+	return s.cluster
+}
+
+// Stop stops the cluster if one was started.
+func (s *SharedCluster) Stop() { s.cluster.Stop() }
+
+// freeClusterPorts returns n ports that are free together with their
+// cluster bus ports (port + 10000).
+func freeClusterPorts(n int) ([]int, error) {
+	var ports []int
+	for tries := 0; len(ports) < n && tries < 200; tries++ {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port := lis.Addr().(*net.TCPAddr).Port
+		_ = lis.Close()
+		if port+10000 > 65535 {
+			continue
+		}
+		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		if err != nil {
+			continue
+		}
+		_ = bus.Close()
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		return nil, errors.New("no free port pairs (port, port+10000) for a Redis Cluster")
+	}
+	return ports, nil
+}
+
+func waitPing(ctx context.Context, addr string) error {
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer client.Close()
+	for {
+		err := client.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis-server %s did not answer: %w", addr, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
