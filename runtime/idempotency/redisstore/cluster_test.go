@@ -71,6 +71,12 @@ type fleet struct {
 }
 
 func newFleet(t *testing.T, c *redistest.Cluster, lease time.Duration, opts ...redisstore.Option) *fleet {
+	return newFleetWithTimeout(t, c, lease, 500*time.Millisecond, opts...)
+}
+
+// newFleetWithTimeout is newFleet with the clients' read and write timeout
+// (and the claim timeout) set to timeout.
+func newFleetWithTimeout(t *testing.T, c *redistest.Cluster, lease, timeout time.Duration, opts ...redisstore.Option) *fleet {
 	t.Helper()
 	// No hash tag in the prefix: store keys spread over every slot.
 	prefix := strings.NewReplacer("{", "", "}", "").Replace(fmt.Sprintf("govern-test:%s:%d:", t.Name(), time.Now().UnixNano()))
@@ -80,10 +86,10 @@ func newFleet(t *testing.T, c *redistest.Cluster, lease time.Duration, opts ...r
 			o.ContextTimeoutEnabled = true
 			o.MaxRetries = -1 // a failed call fails now; the caller retries
 			o.DialTimeout = 200 * time.Millisecond
-			o.ReadTimeout = 500 * time.Millisecond
-			o.WriteTimeout = 500 * time.Millisecond
+			o.ReadTimeout = timeout
+			o.WriteTimeout = timeout
 		})
-		store, err := redisstore.New(client, append([]redisstore.Option{redisstore.WithKeyPrefix(prefix)}, opts...)...)
+		store, err := redisstore.New(client, append([]redisstore.Option{redisstore.WithKeyPrefix(prefix), redisstore.WithClaimTimeout(timeout)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +176,9 @@ func keysPerPrimary(t *testing.T, c *redistest.Cluster, prefix string, perPrimar
 // runs exactly once per key and every answer is byte-identical.
 func TestClusterRunsOncePerKey(t *testing.T) {
 	c := cluster.Get(t)
-	f := newFleet(t, c, 30*time.Second)
+	// Timeouts that a loaded CI machine does not reach: this test is about
+	// concurrency, TestClusterFailover about failures.
+	f := newFleetWithTimeout(t, c, 30*time.Second, 3*time.Second)
 	keys := keysPerPrimary(t, c, f.prefix, 2)
 	const duplicates = 100
 	answers := make([][][]byte, len(keys))

@@ -3,6 +3,7 @@ package redislimit_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,17 @@ import (
 	"github.com/govkit/govern/runtime/ratelimit/redislimit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cluster.Stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func uniquePrefix(t *testing.T) string {
 	t.Helper()
@@ -149,6 +160,100 @@ func TestCancelledCallerKeepsRedis(t *testing.T) {
 func TestReady(t *testing.T) {
 	client := redistest.Client(t)
 	if err := redislimit.New(client).Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cluster is the one Redis Cluster of this test binary (TestMain stops it).
+var cluster redistest.SharedCluster
+
+// Three replicas share one DISTRIBUTED limit on a Redis Cluster: the fleet
+// admits the declared rate within 10%; when the primary of the limit's key
+// is killed, the replicas count locally (and count the fallbacks), then go
+// back to the shared limit once the replica is promoted.
+func TestClusterFleetRate(t *testing.T) {
+	c := cluster.Get(t)
+	const rps = 100.0
+	p := policy.RateLimit{RPS: rps, Burst: 10, Scope: policy.ScopeDistributed}
+	prefix := uniquePrefix(t)
+	var fallbacks atomic.Int64
+	replicas := make([]*ratelimit.Limiter, 3)
+	for i := range replicas {
+		client := c.Client(t, func(o *redis.ClusterOptions) {
+			o.ContextTimeoutEnabled = true
+			o.MaxRetries = -1
+			o.DialTimeout = 100 * time.Millisecond
+		})
+		replicas[i] = ratelimit.New("/t.S/M", p, ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix),
+			ratelimit.WithStoreTimeout(time.Second), ratelimit.WithStoreRetryAfter(200*time.Millisecond),
+			ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
+	}
+	// offer drives every replica at twice the declared rate for d and
+	// returns how many calls the fleet admitted.
+	offer := func(d time.Duration) int64 {
+		var admitted atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		for i := range replicas {
+			wg.Go(func() {
+				tick := time.NewTicker(3 * time.Second / time.Duration(2*rps))
+				defer tick.Stop()
+				for now := range tick.C {
+					if now.After(end) {
+						return
+					}
+					wg.Go(func() {
+						if err := replicas[i].Allow(context.Background()); err == nil {
+							admitted.Add(1)
+						}
+					})
+				}
+			})
+		}
+		wg.Wait()
+		return admitted.Load()
+	}
+	// Spend the burst first, then measure the steady rate.
+	offer(200 * time.Millisecond)
+	const window = 3 * time.Second
+	admitted := offer(window)
+	got := float64(admitted) / window.Seconds()
+	t.Logf("REPORT fleet of 3 admitted %.1f calls/s against a declared %v (offered %v)", got, rps, 2*rps)
+	if got < 0.9*rps || got > 1.1*rps {
+		t.Errorf("fleet admitted %.1f calls/s, want %v within 10%%", got, rps)
+	}
+	if fallbacks.Load() != 0 {
+		t.Fatalf("%d fallbacks with a healthy cluster", fallbacks.Load())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	victim, err := c.PrimaryOf(ctx, prefix+"/t.S/M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(victim); err != nil {
+		t.Fatal(err)
+	}
+	// Calls keep being admitted (locally) while the shard has no primary.
+	during := offer(2 * time.Second)
+	if fallbacks.Load() == 0 || during == 0 {
+		t.Fatalf("during the failover: %d fallbacks, %d admitted; want local counting", fallbacks.Load(), during)
+	}
+	// Once the replica is promoted the limiters return to the shared
+	// limit: fallbacks stop growing.
+	for {
+		before := fallbacks.Load()
+		offer(500 * time.Millisecond)
+		if fallbacks.Load() == before {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the limiters never returned to the shared limit after the failover")
+		}
+	}
+	t.Logf("REPORT failover: %d calls fell back to local limits, %d admitted in the 2 s after the kill", fallbacks.Load(), during)
+	if err := c.Restart(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
 }
