@@ -217,9 +217,9 @@ func TestClusterRunsOncePerKey(t *testing.T) {
 
 // failoverResult is what one failover run observed.
 type failoverResult struct {
-	keys, doubles   int
-	slowest         time.Duration
-	readyErrors     []string
+	keys, doubles          int
+	slowest                time.Duration
+	readyErrors            []string
 	degradedAfter          bool
 	recoveredWithin        time.Duration
 	completedAfterFailover int64
