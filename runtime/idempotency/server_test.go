@@ -52,9 +52,12 @@ func deployments() []deployment {
 		{name: "redis", replicas: 3, stores: func(t *testing.T, n int) []Store {
 			first := requireRedis(t)
 			prefix := testPrefix(t, first)
-			out := []Store{newRedisStore(t, first, redisstore.WithKeyPrefix(prefix))}
+			// A claim timeout a loaded machine does not reach: these tests
+			// are about concurrency; the Redis fault tests set their own.
+			opts := []redisstore.Option{redisstore.WithKeyPrefix(prefix), redisstore.WithClaimTimeout(10 * time.Second)}
+			out := []Store{newRedisStore(t, first, opts...)}
 			for len(out) < n {
-				out = append(out, newRedisStore(t, requireRedis(t), redisstore.WithKeyPrefix(prefix)))
+				out = append(out, newRedisStore(t, requireRedis(t), opts...))
 			}
 			return out
 		}},
