@@ -16,6 +16,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/govkit/govern/internal/oasgen"
+	"github.com/govkit/govern/internal/oasgov"
 )
 
 // apiDir is where an HTTP-first service's generated API package lives.
@@ -40,9 +41,13 @@ func NewOpenAPIService(opts Options) (*Result, error) {
 	if strings.EqualFold(filepath.Ext(opts.FromOpenAPI), ".json") {
 		specName = "api.json"
 	}
+	// Problems are reported against the document as the user named it.
+	if _, err := oasgov.Parse(opts.FromOpenAPI, spec); err != nil {
+		return nil, err
+	}
 	generated, err := oasgen.Generate(spec, oasgen.Options{Package: "api", Source: specName})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", opts.FromOpenAPI, err)
+		return nil, err
 	}
 	data, err := newData(opts)
 	if err != nil {
