@@ -15,8 +15,6 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/discovery"
@@ -292,15 +290,7 @@ func TestResolverOverConsul(t *testing.T) {
 		}
 		defer func() { _ = reg.Deregister(t.Context()) }()
 	}
-	b, err := discovery.NewBuilder(r, discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("govern:///inventory", append(b.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := discoverytest.Dial(t, r, "inventory", discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet))
 	eventually(t, "calls reach the near instance", func() bool {
 		a, err := discoverytest.Who(t.Context(), conn)
 		return err == nil && a == near.Addr

@@ -16,8 +16,6 @@ import (
 	mdns "github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
@@ -239,16 +237,8 @@ func TestResolverSurvivesBadAnswers(t *testing.T) {
 	f.set(srvTarget{"near.inventory.test.", host, uint16(p)})
 	f.ttl.Store(0)
 	r, _ := newRegistry(t, f, WithMinTTL(50*time.Millisecond))
-	b, err := discovery.NewBuilder(r, discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet),
+	conn := discoverytest.Dial(t, r, "inventory", discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet),
 		discovery.WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("govern:///inventory", append(b.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	call := func() error {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()

@@ -18,7 +18,6 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
@@ -151,15 +150,7 @@ func TestResolveByWatchAndFailOver(t *testing.T) {
 	}
 	defer func() { _ = regFar.Deregister(context.WithoutCancel(ctx)) }()
 
-	b, err := discovery.NewBuilder(r, discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("govern:///inventory", append(b.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := discoverytest.Dial(t, r, "inventory", discovery.WithLocalRegion("us-west-2"), discovery.WithoutProbing(), discovery.WithLogger(quiet))
 	who := func() string {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
