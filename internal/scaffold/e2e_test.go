@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/govkit/govern/internal/tooltest"
 )
 
 // TestEndToEnd scaffolds a service into a temp dir with no protoc on PATH,
@@ -58,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if gitErr != nil {
-		t.Skipf("git not found, cannot tell which govern packages are committed: %v", gitErr)
+		tooltest.SkipOrFail(t, "git not found, cannot tell which govern packages are committed: %v", gitErr)
 	}
 	skipUnlessCommitted(t, gitBin, root, out)
 
@@ -196,7 +198,7 @@ func skipUnlessCommitted(t *testing.T, git, root, service string) {
 	}
 	slices.Sort(missing)
 	if len(missing) > 0 {
-		t.Skipf("the generated service needs govern packages not committed yet: %s", strings.Join(missing, ", "))
+		tooltest.SkipOrFail(t, "the generated service needs govern packages not committed yet: %s", strings.Join(missing, ", "))
 	}
 }
 

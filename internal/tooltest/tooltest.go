@@ -38,3 +38,15 @@ func Need(tb testing.TB, name, pkg string) string {
 	}
 	return path
 }
+
+// SkipOrFail skips the test with the reason outside CI and fails it under
+// CI, where a test that would skip (a missing tool, a tree that does not
+// fit what the test needs) means the machine or the tree is broken.
+func SkipOrFail(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv("CI") != "" {
+		tb.Fatalf(format+" (CI is set, so this fails instead of skipping)", args...)
+		return
+	}
+	tb.Skipf(format, args...)
+}
