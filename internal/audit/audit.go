@@ -114,6 +114,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load packages: %w", err)
 	}
+	if err := checkPatterns(cfg, pkgs); err != nil {
+		return nil, err
+	}
 	byID := make(map[string]*packages.Package, len(pkgs))
 	var healthy []*packages.Package
 	for _, p := range pkgs {
@@ -154,6 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	facts := map[*packages.Package]*packageFacts{}
 	report := &Report{}
+	var tools []string
 	for _, p := range pkgs {
 		if p.Name != "main" {
 			continue
@@ -194,12 +198,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if !serves && len(svc.LoadErrors) == 0 {
 			// A main package that starts no server is a tool (a CLI, a
 			// code generator), not a service: nothing to govern.
+			tools = append(tools, p.PkgPath)
 			continue
 		}
 		sort.Strings(svc.Policies)
 		sort.Slice(svc.Findings, func(i, j int) bool { return svc.Findings[i].Pos < svc.Findings[j].Pos })
 		svc.Problems = problems(svc)
 		report.Services = append(report.Services, svc)
+	}
+	if len(report.Services) == 0 {
+		return nil, noServices(cfg, len(pkgs), tools)
 	}
 	sort.Slice(report.Services, func(i, j int) bool { return report.Services[i].Package < report.Services[j].Package })
 	report.Elapsed = time.Since(start)
