@@ -27,9 +27,17 @@ for pkg in $(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{en
       result=FAIL
       status=1
     fi
-    # The last progress line: "fuzz: elapsed: 1m0s, execs: 123456 (2057/sec), ..."
-    rate=$(grep -o 'execs: [0-9]* ([0-9]*/sec)' "$log" | tail -1)
-    summary+=("$result $pkg $target: ${rate:-no progress line}")
+    # The last progress line, "fuzz: elapsed: 1m0s, execs: 123456 (0/sec)",
+    # carries the total; its rate is the last 3 s only, so divide instead.
+    last=$(grep -o 'elapsed: [0-9hms]*, execs: [0-9]*' "$log" | tail -1)
+    execs=${last##*execs: }
+    secs=$(echo "${last%%,*}" | sed 's/elapsed: //; s/h/*3600+/; s/m/*60+/; s/s//; s/+$//' | bc 2>/dev/null)
+    if [ -n "$execs" ] && [ -n "$secs" ] && [ "$secs" -gt 0 ]; then
+      rate="$execs execs in ${secs}s, $((execs / secs))/sec"
+    else
+      rate="no progress line"
+    fi
+    summary+=("$result $pkg $target: $rate")
     rm -f "$log"
   done
 done
