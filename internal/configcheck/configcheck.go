@@ -15,6 +15,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/govkit/govern/runtime/policy"
 )
 
 // Severity says whether a finding always fails the check or only in strict mode.
@@ -85,7 +87,7 @@ const MaxTimeoutToP99 = 1.5
 
 // MaxProductionSampling is the largest trace sampling ratio allowed in a
 // production environment.
-const MaxProductionSampling = 0.01
+const MaxProductionSampling = policy.MaxProductionSampling
 
 type settings struct {
 	strict         bool
@@ -136,7 +138,7 @@ func CheckFile(path string, opts ...Option) (Report, error) {
 }
 
 var (
-	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "listen", "upstreams", "idempotency", "discovery", "groups"}
+	topLevelKeys = []string{"service", "env", "region", "version", "sampling", "sampling_exempt_tiers", "listen", "upstreams", "idempotency", "discovery", "groups"}
 	upstreamKeys = []string{"name", "target", "p99", "timeout"}
 	listenKeys   = []string{"grpc", "http", "admin"}
 	knownEnvs    = []string{"production", "prod", "staging", "stage", "development", "dev", "test", "local"}
@@ -210,7 +212,7 @@ func (c *checker) run(data []byte) {
 		switch label {
 		case "env":
 			env := strings.ToLower(n.Value)
-			production = env == "production" || env == "prod"
+			production = policy.IsProduction(env)
 			if !slices.Contains(knownEnvs, env) {
 				c.warnf(n.Line, "env %q is not a standard environment name: use one of %s so dashboards group it", n.Value, strings.Join(knownEnvs, ", "))
 			}
@@ -228,10 +230,14 @@ func (c *checker) run(data []byte) {
 		case ratio < 0 || ratio > 1:
 			c.errorf(sampling.Line, "sampling %v is outside [0,1]: write a ratio such as 0.01 for 1%%", ratio)
 		case production && ratio > MaxProductionSampling:
-			c.errorf(sampling.Line, "production sampling %v exceeds %v (1%%): lower it to 0.01 or less, or raise it for one method with (govern.v1.method).sampling", ratio, MaxProductionSampling)
+			c.errorf(sampling.Line, "production sampling %v exceeds %v (1%%): lower it to 0.01 or less, or keep one tier's own ratio with sampling_exempt_tiers: [gold]", ratio, MaxProductionSampling)
 		}
 	} else if production {
 		c.warnf(root.Line, "no sampling set for production: add `sampling: 0.01` so the tier defaults cannot exceed 1%%")
+	}
+
+	if exempt, ok := fields["sampling_exempt_tiers"]; ok {
+		c.checkExemptTiers(exempt)
 	}
 
 	if l, ok := fields["listen"]; ok {
@@ -249,6 +255,20 @@ func (c *checker) run(data []byte) {
 	}
 	if g, ok := fields["groups"]; ok {
 		c.checkGroups(g)
+	}
+}
+
+// checkExemptTiers checks sampling_exempt_tiers: a list of tier names
+// whose own sampling ratio holds in production.
+func (c *checker) checkExemptTiers(n *yaml.Node) {
+	if n.Kind != yaml.SequenceNode {
+		c.errorf(n.Line, "sampling_exempt_tiers must be a list of tiers such as [gold]")
+		return
+	}
+	for _, item := range n.Content {
+		if _, err := policy.ParseTier(item.Value); item.Kind != yaml.ScalarNode || err != nil {
+			c.errorf(item.Line, "sampling_exempt_tiers: unknown tier %q: use gold, silver or bronze", item.Value)
+		}
 	}
 }
 

@@ -59,6 +59,24 @@ func TestRules(t *testing.T) {
 			wantFailed: false,
 		},
 		{
+			name:       "a known tier may be exempted from the production sampling cap",
+			config:     "service: a\nenv: production\nregion: us-west-2\nsampling: 0.01\nsampling_exempt_tiers: [gold, TIER_SILVER]\n",
+			opts:       []Option{WithStrict(true)},
+			wantFailed: false,
+		},
+		{
+			name:       "an unknown exempt tier fails on its line",
+			config:     "service: a\nenv: production\nregion: us-west-2\nsampling: 0.01\nsampling_exempt_tiers:\n  - gold\n  - platinum\n",
+			wantFailed: true,
+			wantSubstr: "c.yaml:7: sampling_exempt_tiers: unknown tier \"platinum\"",
+		},
+		{
+			name:       "exempt tiers must be a list",
+			config:     "service: a\nenv: production\nregion: us-west-2\nsampling_exempt_tiers: gold\n",
+			wantFailed: true,
+			wantSubstr: "must be a list",
+		},
+		{
 			name:       "allowed regions replace the pattern",
 			config:     "service: a\nenv: dev\nregion: us-west-2\n",
 			opts:       []Option{WithAllowedRegions("eu-central-1")},

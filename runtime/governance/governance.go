@@ -116,7 +116,7 @@ func New(table policy.Table, opts ...Option) (*Governor, error) {
 	// The governor's own series take their label values from the table;
 	// everything registered through Registerer (gateway, clients, the
 	// user's metrics) goes through the cardinality guard.
-	labelled := prometheus.WrapRegistererWith(prometheus.Labels{"service": c.service, "env": c.env, "region": c.region}, c.registerer)
+	labelled := metrics.WithServiceLabels(c.registerer, c.service, c.env, c.region)
 	guard, err := metrics.NewCardinalityGuard(labelled, c.guardOptions...)
 	if err != nil {
 		return nil, fmt.Errorf("governance: cardinality guard: %w", err)

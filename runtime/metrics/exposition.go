@@ -49,3 +49,12 @@ func leadingFirst(labels []*dto.LabelPair) []*dto.LabelPair {
 	}
 	return labels
 }
+
+// WithServiceLabels returns reg wrapped so that every collector registered
+// through it carries the service, env and region const labels, as
+// runtime/governance does for its own: use it for collectors a service
+// registers before or beside its governor (Go and process collectors,
+// stores), so that every family of the scrape has the label triple.
+func WithServiceLabels(reg prometheus.Registerer, service, env, region string) prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{serviceLabels[0]: service, serviceLabels[1]: env, serviceLabels[2]: region}, reg)
+}
