@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	_ "github.com/govkit/govern/internal/golden" // accepts go test ./... -update
 	testv1 "github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/policy"
