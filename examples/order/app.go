@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/reflection"
@@ -27,9 +26,10 @@ import (
 	"github.com/govkit/govern/runtime/health"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/idempotency/redisstore"
+	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/ratelimit/redislimit"
 	"github.com/govkit/govern/runtime/serve"
-	"github.com/govkit/govern/runtime/tracing"
+	"github.com/govkit/govern/runtime/tracing/otlp"
 )
 
 // app is the wired service: listeners bound, servers built, not yet
@@ -67,8 +67,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 
 	// Metrics: one registry, every series labelled service/env/region by
-	// the governor's registerer.
+	// the governor's registerer (or, for the stores built before the
+	// governor, by metrics.WithServiceLabels).
 	registry := prometheus.NewRegistry()
+	labelled := metrics.WithServiceLabels(registry, cfg.Service, cfg.Env, cfg.Region)
 	govOpts := []governance.Option{
 		governance.WithService(cfg.Service, cfg.Env, cfg.Region),
 		governance.WithRegisterer(registry),
@@ -85,7 +87,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		// is a clear 503.
 		rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.RedisAddr, ","), ContextTimeoutEnabled: true})
 		a.closers = append(a.closers, rdb.Close)
-		redisStore, err := redisstore.New(rdb, redisstore.WithKeyPrefix("govern:"+cfg.Service+":"), redisstore.WithRegisterer(registry))
+		redisStore, err := redisstore.New(rdb, redisstore.WithKeyPrefix("govern:"+cfg.Service+":"), redisstore.WithRegisterer(labelled))
 		if err != nil {
 			return nil, err
 		}
@@ -108,11 +110,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	govOpts = append(govOpts, governance.WithIdempotencyStore(store))
 
 	// Tracing: the sampler takes each method's ratio from its tier (gold
-	// 100%, bronze 1%) and honours a propagated decision. No exporter is
-	// configured in the example (add sdktrace.WithBatcher(exporter) here);
-	// trace and span ids still reach the log lines, including ones sent
-	// through the gateway as traceparent or B3 headers.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(orderv1.OrderServicePolicy)))
+	// 100%, bronze 1%, capped at 1% when env is production) and honours a
+	// propagated decision; spans are exported over OTLP when
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set. Trace and span ids reach the log
+	// lines either way, including ones sent through the gateway as
+	// traceparent or B3 headers.
+	tp, err := otlp.NewTracerProvider(ctx, orderv1.OrderServicePolicy, otlp.WithService(cfg.Service, cfg.Env, cfg.Region, cfg.Version))
+	if err != nil {
+		return nil, err
+	}
 	a.closers = append(a.closers, func() error { return tp.Shutdown(context.Background()) })
 	govOpts = append(govOpts, governance.WithTracerProvider(tp))
 	if cfg.MaintenanceFile != "" {
@@ -158,7 +164,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		admin.WithService(cfg.Service),
 		admin.WithVersion(cfg.Version),
 		admin.WithChecks(a.checks),
-		admin.WithGatherer(registry),
+		admin.WithGatherer(metrics.ServiceLabelsFirst(registry)),
 	}
 	if cfg.Pprof {
 		adminOpts = append(adminOpts, admin.WithPprof())

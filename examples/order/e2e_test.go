@@ -514,9 +514,16 @@ func TestEndToEnd(t *testing.T) {
 		if httpLines == 0 {
 			t.Fatal("no http_request_duration_seconds series")
 		}
+		for _, line := range strings.Split(body, "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") && !strings.Contains(line, `{service="order",env="test",region="test-1"`) {
+				t.Errorf("series without the label triple first: %s", line)
+			}
+		}
 		for _, want := range []string{
-			`http_request_duration_seconds_count{code="200",env="test",method="POST",region="test-1",route="/v1/orders",service="order"}`,
-			`http_request_duration_seconds_count{code="429",env="test",method="GET",region="test-1",route="/v1/orders",service="order"}`,
+			// service, env and region first (metrics.ServiceLabelsFirst), so
+			// grep '{service="order"' finds every series of the service.
+			`http_request_duration_seconds_count{service="order",env="test",region="test-1",code="200",method="POST",route="/v1/orders"}`,
+			`http_request_duration_seconds_count{service="order",env="test",region="test-1",code="429",method="GET",route="/v1/orders"}`,
 			`route="/v1/orders/{id}"`,
 			`grpc_server_handled_total{`,
 			`govern_idempotency_total{`,
