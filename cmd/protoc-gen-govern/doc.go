@@ -9,5 +9,6 @@
 //	  --govern_out=. --govern_opt=paths=source_relative order/v1/order.proto
 //
 // Parameters: openapi=true emits <file>.openapi.yaml; openapi_format=json
-// switches it to JSON. The generator lives in internal/govgen.
+// switches it to JSON; openapi_server=URL sets its server (default "/") and
+// openapi_license=SPDX-ID its info.license. The generator lives in internal/govgen.
 package main

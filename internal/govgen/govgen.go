@@ -27,6 +27,13 @@ type Options struct {
 	OpenAPI bool
 	// OpenAPIFormat is "yaml" (default) or "json".
 	OpenAPIFormat string
+	// OpenAPIServer is the document's one server URL (parameter
+	// openapi_server); empty means "/", the host serving the document.
+	OpenAPIServer string
+	// OpenAPILicense is the API's license name, an SPDX identifier such as
+	// Apache-2.0 (parameter openapi_license); empty writes no info.license,
+	// since the plugin cannot know it.
+	OpenAPILicense string
 	// SkipGateway omits RegisterSvcGateway, which needs
 	// protoc-gen-grpc-gateway's output in the same package (parameter
 	// gateway=false). The zero value emits it.
@@ -56,6 +63,8 @@ func (o *Options) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("protoc-gen-govern", flag.ContinueOnError)
 	fs.BoolVar(&o.OpenAPI, "openapi", false, "emit <file>.openapi.yaml with the HTTP routes and their policies")
 	fs.StringVar(&o.OpenAPIFormat, "openapi_format", "yaml", "format of the OpenAPI document: yaml or json")
+	fs.StringVar(&o.OpenAPIServer, "openapi_server", "/", "server URL written in the OpenAPI document's servers")
+	fs.StringVar(&o.OpenAPILicense, "openapi_license", "", "license name (SPDX identifier) written in the OpenAPI document's info.license; none when empty")
 	fs.BoolVar(&o.Rules, "rules", false, "emit Prometheus rules and a PrometheusRule per service")
 	fs.BoolVar(&o.Dashboards, "dashboards", false, "emit a Grafana dashboard per service")
 	fs.BoolVar(&o.Scrape, "scrape", false, "emit a Prometheus scrape config with metric_relabel_configs per service")

@@ -3,6 +3,7 @@ package govgen
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,31 @@ func TestPolicyProtoRoundTrip(t *testing.T) {
 	}
 	if !proto.Equal(p, want) {
 		t.Errorf("PolicyProto =\n%v\nwant\n%v", p, want)
+	}
+}
+
+func TestOpenAPIServerAndLicense(t *testing.T) {
+	for param, want := range map[string][]string{
+		"": {"servers:\n  - url: /\n", "!license:"},
+		",openapi_server=https://api.example.com/shop": {"servers:\n  - url: https://api.example.com/shop\n", "!license:"},
+		",openapi_license=Apache-2.0":                  {"servers:\n  - url: /\n", "license:\n    name: Apache-2.0\n"},
+	} {
+		resp := generate(t, compileRequest(t, "paths=source_relative,openapi=true"+param, protoImportPaths, "http.proto"))
+		var doc string
+		for _, f := range resp.File {
+			if strings.HasSuffix(f.GetName(), ".openapi.yaml") {
+				doc = f.GetContent()
+			}
+		}
+		for _, w := range want {
+			if absent, ok := strings.CutPrefix(w, "!"); ok {
+				if strings.Contains(doc, absent) {
+					t.Errorf("param %q: document has %q", param, absent)
+				}
+			} else if !strings.Contains(doc, w) {
+				t.Errorf("param %q: document lacks %q", param, w)
+			}
+		}
 	}
 }
 
