@@ -31,6 +31,9 @@ func loadContract(t *testing.T) *contract {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("the generated OpenAPI document is invalid: %v", err)
 	}
+	// The document's server is relative ("/", the serving host); without
+	// servers the router matches the paths on whatever host the test uses.
+	doc.Servers = nil
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
