@@ -62,6 +62,7 @@ directory in the target (start from: govscaffold templates export DIR).`,
 	f.StringVar(&opts.Tier, "tier", "silver", "SLA tier of the service: gold, silver or bronze")
 	f.BoolVar(&opts.HTTP, "http", true, "serve the HTTP/JSON gateway beside gRPC")
 	f.BoolVar(&opts.Redis, "redis", false, "use the Redis idempotency store (for several replicas) instead of in-memory")
+	f.StringVar(&opts.Registry, "registry", "", "service-discovery backend the binary links and registers in (etcd, consul or dns); the config's discovery.registry must name it (default: none, fixed addresses)")
 	f.BoolVar(&opts.Force, "force", false, "overwrite existing files")
 	f.StringVar(&opts.TemplateDir, "template-dir", "", "directory of templates overriding the embedded ones by relative path (default OUT/"+filepath.ToSlash(scaffold.OverrideDirName)+" when present)")
 	f.StringVar(&opts.FromOpenAPI, "from-openapi", "", "make an HTTP-first service from this OpenAPI 3 document (YAML or JSON) and its x-govern extensions, with oapi-codegen's std net/http strict server")

@@ -39,6 +39,10 @@ type Options struct {
 	HTTP bool
 	// Redis uses the Redis idempotency store instead of the in-memory one.
 	Redis bool
+	// Registry is the service-discovery backend the binary links: etcd,
+	// consul or dns; empty links none and dials fixed addresses. The
+	// config's discovery.registry must name the same backend.
+	Registry string
 	// Force overwrites existing files.
 	Force bool
 	// TemplateDir overrides templates; default OutDir/.govscaffold/templates
@@ -215,6 +219,8 @@ type Data struct {
 	Tier, TierName string
 	// HTTP serves the gateway; Redis uses the Redis idempotency store.
 	HTTP, Redis bool
+	// Registry is the discovery backend linked (etcd, consul, dns) or "".
+	Registry string
 	// GovernModule is "github.com/govkit/govern".
 	GovernModule string
 	// GovernVersion is the version required in go.mod.
@@ -252,6 +258,11 @@ func newData(opts Options) (*Data, error) {
 	if !ok {
 		return nil, fmt.Errorf("tier %q is not known: use gold, silver or bronze", opts.Tier)
 	}
+	switch opts.Registry {
+	case "", "etcd", "consul", "dns":
+	default:
+		return nil, fmt.Errorf("registry %q is not known: use etcd, consul or dns, or leave it out to dial fixed addresses", opts.Registry)
+	}
 	module := opts.Module
 	if module == "" {
 		module = "example.com/" + opts.Name
@@ -272,6 +283,7 @@ func newData(opts Options) (*Data, error) {
 		TierName:      strings.ToLower(tierName),
 		HTTP:          opts.HTTP,
 		Redis:         opts.Redis,
+		Registry:      opts.Registry,
 		GovernModule:  GovernModule,
 		GoVersion:     "1.26.0",
 		GRPCPort:      9090,

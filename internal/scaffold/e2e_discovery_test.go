@@ -1,0 +1,96 @@
+//go:build unix
+
+package scaffold
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDiscoveryScaffold builds a `--registry etcd` service, checks only that
+// scaffold links the etcd client (a default scaffold links neither etcd nor
+// Consul), runs it with its registry down (it serves, /readyz?verbose names
+// the failing "discovery" check, SIGTERM runs the deregistering hook), and
+// checks a config naming another registry than the one linked is refused.
+func TestDiscoveryScaffold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs a generated service")
+	}
+	root, err := filepath.Abs(governRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOWORK", "off")
+	t.Setenv("CGO_ENABLED", "0")
+	t.Setenv("GOFLAGS", "-mod=readonly -buildvcs=false")
+
+	plain := filepath.Join(t.TempDir(), "plain")
+	if _, err := NewService(t.Context(), Options{Name: "demo", OutDir: plain, GovernPath: root, NoGenerate: true}); err != nil {
+		t.Fatal(err)
+	}
+	skipUnlessCommitted(t, "git", root, plain)
+	if deps := goCmd(t, plain, "list", "-e", "-deps", "./cmd/demo"); strings.Contains(deps, "go.etcd.io/etcd") || strings.Contains(deps, "hashicorp/consul") {
+		t.Fatalf("a scaffold without --registry links a registry client:\n%s", deps)
+	}
+
+	out := filepath.Join(t.TempDir(), "demo")
+	if _, err := NewService(t.Context(), Options{Name: "demo", OutDir: out, GovernPath: root, Registry: "etcd"}); err != nil {
+		t.Fatal(err)
+	}
+	deps := goCmd(t, out, "list", "-deps", "./cmd/demo")
+	if !strings.Contains(deps, "go.etcd.io/etcd/client/v3\n") || strings.Contains(deps, "hashicorp/consul") {
+		t.Fatalf("a --registry etcd scaffold must link the etcd client and not Consul's:\n%s", deps)
+	}
+	goCmd(t, out, "vet", "./...")
+	bin := filepath.Join(out, "bin", "demo")
+	goCmd(t, out, "build", "-o", bin, "./cmd/demo")
+
+	grpcAddr, adminAddr := freeAddr(t), freeAddr(t)
+	down := freeAddr(t) // nothing listens: the registry is down
+	cfg := appendLine(t, filepath.Join(out, "config.yaml"), "discovery:\n  registry: etcd\n  endpoints: ["+down+"]\n  advertise: "+grpcAddr)
+	proc := startService(t, out, bin, "-grpc-addr", grpcAddr, "-admin-addr", adminAddr, "-drain-delay", "100ms")
+	waitOK(t, "http://"+adminAddr+"/livez")
+	body := eventuallyBody(t, "http://"+adminAddr+"/readyz?verbose", "[-]discovery failed: not registered in service discovery")
+	if strings.Contains(body, "readyz check passed") {
+		t.Fatalf("/readyz?verbose passed with the registry down:\n%s", body)
+	}
+	stopService(t, proc)
+
+	// A config naming a registry the binary does not link is an error
+	// naming the fix.
+	if err := os.WriteFile(filepath.Join(out, "config.yaml"), []byte(strings.Replace(cfg, "registry: etcd", "registry: consul", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", "config.yaml", "-grpc-addr", freeAddr(t), "-admin-addr", freeAddr(t))
+	cmd.Dir = out
+	msg, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "links the etcd registry") || !strings.Contains(string(msg), "--registry consul") {
+		t.Fatalf("a consul config on an etcd binary: err %v, output %s; want a refusal naming --registry consul", err, msg)
+	}
+}
+
+// eventuallyBody polls url until its body contains want and returns it.
+func eventuallyBody(t *testing.T, url, want string) string {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if last = string(b); strings.Contains(last, want) {
+			return last
+		}
+	}
+	t.Fatalf("%s never contained %q within 20s; last: %s", url, want, last)
+	return ""
+}
