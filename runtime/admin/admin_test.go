@@ -312,6 +312,10 @@ func TestHealthzHangingDatabaseShowsItsWait(t *testing.T) {
 	go func() { code, body := probe(); first <- answer{code, body} }()
 	<-entered
 	second, secondBody := probe()
+	// Both probes give up before the database answers: release it only
+	// then, or the first probe may see the run finish in the same instant
+	// its deadline passes and report a success.
+	firstAnswer := <-first
 	close(release)
 	// The probe that joined the run waited its whole timeout on a run that
 	// had started before it: its db_ping_ms is at least that. The probe
@@ -320,7 +324,7 @@ func TestHealthzHangingDatabaseShowsItsWait(t *testing.T) {
 	for i, a := range []struct {
 		answer
 		atLeast float64
-	}{{answer{second, secondBody}, float64(probeTimeout.Milliseconds())}, {<-first, 0}} {
+	}{{answer{second, secondBody}, float64(probeTimeout.Milliseconds())}, {firstAnswer, 0}} {
 		var sum Summary
 		if err := json.Unmarshal([]byte(a.body), &sum); err != nil {
 			t.Fatalf("decoding %s: %v", a.body, err)
