@@ -54,16 +54,7 @@ func NewOpenAPIService(opts Options) (*Result, error) {
 		return nil, err
 	}
 	data.OpenAPI = specName
-	dir := opts.OutDir
-	if dir == "" {
-		dir = opts.Name
-	}
-	templateDir := opts.TemplateDir
-	if templateDir == "" {
-		if st, err := os.Stat(filepath.Join(dir, OverrideDirName)); err == nil && st.IsDir() {
-			templateDir = filepath.Join(dir, OverrideDirName)
-		}
-	}
+	dir, templateDir := outputDirs(opts)
 	set, err := newOpenAPITemplateSet(templateDir)
 	if err != nil {
 		return nil, err

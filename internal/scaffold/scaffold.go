@@ -86,16 +86,7 @@ func NewService(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	progress := progressFunc(opts.Progress)
-	dir := opts.OutDir
-	if dir == "" {
-		dir = opts.Name
-	}
-	templateDir := opts.TemplateDir
-	if templateDir == "" {
-		if st, err := os.Stat(filepath.Join(dir, OverrideDirName)); err == nil && st.IsDir() {
-			templateDir = filepath.Join(dir, OverrideDirName)
-		}
-	}
+	dir, templateDir := outputDirs(opts)
 	set, err := NewTemplateSet(templateDir)
 	if err != nil {
 		return nil, err
@@ -380,4 +371,21 @@ func findGovernCheckout(dir string) string {
 func isGeneratedFile(path string) bool {
 	data, err := os.ReadFile(path)
 	return err == nil && protodriver.IsGenerated(bytes.Clone(data))
+}
+
+// outputDirs returns where a new service is written (--out, else its name)
+// and the template overrides to use: --template-dir, else the service's own
+// .govscaffold/templates when it exists, else none (the embedded set).
+func outputDirs(opts Options) (dir, templateDir string) {
+	dir = opts.OutDir
+	if dir == "" {
+		dir = opts.Name
+	}
+	templateDir = opts.TemplateDir
+	if templateDir == "" {
+		if st, err := os.Stat(filepath.Join(dir, OverrideDirName)); err == nil && st.IsDir() {
+			templateDir = filepath.Join(dir, OverrideDirName)
+		}
+	}
+	return dir, templateDir
 }
