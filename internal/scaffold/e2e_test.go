@@ -31,24 +31,7 @@ import (
 // loopback ports, hits /readyz and a gateway route, then overrides a
 // template and checks the output changed, and regenerates.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs a generated service")
-	}
-	root, err := filepath.Abs(governRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gitBin, gitErr := exec.LookPath("git")
-	// No protoc: PATH holds only the go toolchain's directory.
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goBin, _ = filepath.EvalSymlinks(goBin)
-	t.Setenv("PATH", filepath.Dir(goBin))
-	t.Setenv("CGO_ENABLED", "0")
-	t.Setenv("GOWORK", "off")
-	t.Setenv("GOFLAGS", "-mod=readonly -buildvcs=false")
+	root, gitBin := goOnlyEnv(t)
 	if p, err := exec.LookPath("protoc"); err == nil {
 		t.Fatalf("protoc still reachable at %s", p)
 	}
@@ -58,9 +41,6 @@ func TestEndToEnd(t *testing.T) {
 	// Render first (cheap) to learn which govern packages the service needs.
 	if _, err := NewService(t.Context(), opts); err != nil {
 		t.Fatal(err)
-	}
-	if gitErr != nil {
-		tooltest.SkipOrFail(t, "git not found, cannot tell which govern packages are committed: %v", gitErr)
 	}
 	skipUnlessCommitted(t, gitBin, root, out)
 
@@ -308,4 +288,34 @@ func cpuTime() time.Duration {
 		}
 	}
 	return total
+}
+
+// goOnlyEnv prepares an end-to-end test that builds generated services: it
+// skips under -short; it returns the govern tree's root and git (which
+// skipUnlessCommitted needs; without git the test skips, or fails under CI);
+// and it leaves PATH holding only the go toolchain's directory (no protoc)
+// with a reproducible go environment.
+func goOnlyEnv(t *testing.T) (root, gitBin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs a generated service")
+	}
+	root, err := filepath.Abs(governRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitBin, err = exec.LookPath("git")
+	if err != nil {
+		tooltest.SkipOrFail(t, "git not found, cannot tell which govern packages are committed: %v", err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goBin, _ = filepath.EvalSymlinks(goBin)
+	t.Setenv("PATH", filepath.Dir(goBin))
+	t.Setenv("CGO_ENABLED", "0")
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "-mod=readonly -buildvcs=false")
+	return root, gitBin
 }

@@ -38,31 +38,12 @@ import (
 //   - every log line is JSON with an RFC 3339 time and a lower-case level,
 //     and call lines carry trace_id and span_id.
 func TestObservabilityEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs a generated service")
-	}
-	root, err := filepath.Abs(governRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gitBin, gitErr := exec.LookPath("git")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goBin, _ = filepath.EvalSymlinks(goBin)
-	t.Setenv("PATH", filepath.Dir(goBin))
-	t.Setenv("CGO_ENABLED", "0")
-	t.Setenv("GOWORK", "off")
-	t.Setenv("GOFLAGS", "-mod=readonly -buildvcs=false")
+	root, gitBin := goOnlyEnv(t)
 
 	out := filepath.Join(t.TempDir(), "payment")
 	opts := Options{Name: "payment", OutDir: out, GovernPath: root, HTTP: true, Tier: "gold", NoGenerate: true}
 	if _, err := NewService(t.Context(), opts); err != nil {
 		t.Fatal(err)
-	}
-	if gitErr != nil {
-		t.Skipf("git not found, cannot tell which govern packages are committed: %v", gitErr)
 	}
 	skipUnlessCommitted(t, gitBin, root, out)
 	opts.Force, opts.NoGenerate = true, false
