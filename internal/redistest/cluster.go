@@ -276,6 +276,86 @@ func (c *Cluster) healthy(ctx context.Context) error {
 	return nil
 }
 
+// WaitReplicated waits until every replica has acknowledged all that its
+// primary had written when WaitReplicated was called. Redis replicates
+// asynchronously (and, after a diskless full sync, streams nothing until
+// the replica's first REPLCONF ACK, up to a second later), so a test that
+// kills a primary right after writing must call this first, or it tests
+// the loss of unreplicated writes, which Redis does not prevent.
+func (c *Cluster) WaitReplicated(ctx context.Context) error {
+	want := map[string]int64{} // primary addr -> master_repl_offset now
+	for _, n := range c.liveNodes() {
+		info, err := c.replicationInfo(ctx, n)
+		if err != nil {
+			return err
+		}
+		if info["role"] == "master" {
+			off, _ := strconv.ParseInt(info["master_repl_offset"], 10, 64)
+			want[n.Addr] = off
+		}
+	}
+	for {
+		behind := ""
+		for addr, off := range want {
+			n, err := c.node(addr)
+			if err != nil {
+				return err
+			}
+			info, err := c.replicationInfo(ctx, n)
+			if err != nil {
+				return err
+			}
+			if acked := replicaAckedOffset(info); acked < off {
+				behind = fmt.Sprintf("replica of %s acknowledged offset %d of %d", addr, acked, off)
+				break
+			}
+		}
+		if behind == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis cluster in %s: %s: %w", c.dir, behind, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// replicationInfo returns INFO replication of n as key -> value.
+func (c *Cluster) replicationInfo(ctx context.Context, n *ClusterNode) (map[string]string, error) {
+	out, err := exec.CommandContext(ctx, "redis-cli", "-p", strconv.Itoa(n.port), "info", "replication").Output()
+	if err != nil {
+		return nil, fmt.Errorf("info replication on %s: %w", n.Addr, err)
+	}
+	info := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			info[k] = v
+		}
+	}
+	return info, nil
+}
+
+// replicaAckedOffset returns the highest offset a replica of a primary has
+// acknowledged (slave0:ip=...,state=online,offset=N,lag=0), or -1 without
+// an online replica.
+func replicaAckedOffset(info map[string]string) int64 {
+	best := int64(-1)
+	for k, v := range info {
+		if !strings.HasPrefix(k, "slave") || !strings.Contains(v, "state=online") {
+			continue
+		}
+		for _, field := range strings.Split(v, ",") {
+			if num, ok := strings.CutPrefix(field, "offset="); ok {
+				if off, err := strconv.ParseInt(num, 10, 64); err == nil && off > best {
+					best = off
+				}
+			}
+		}
+	}
+	return best
+}
+
 // Stop ends every node by its PID and removes the directory.
 func (c *Cluster) Stop() {
 	if c == nil {
@@ -356,4 +436,28 @@ func waitPing(ctx context.Context, addr string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Describe returns what a failed cluster test needs to explain itself:
+// CLUSTER NODES as each live node sees it and the last lines of every
+// node's log (elections, votes, failure reports).
+func (c *Cluster) Describe(ctx context.Context) string {
+	var b strings.Builder
+	c.mu.Lock()
+	nodes := append([]*ClusterNode(nil), c.nodes...)
+	c.mu.Unlock()
+	for _, n := range nodes {
+		fmt.Fprintf(&b, "== %s alive=%v\n", n.Addr, n.Alive())
+		if n.Alive() {
+			out, err := exec.CommandContext(ctx, "redis-cli", "-p", strconv.Itoa(n.port), "cluster", "nodes").CombinedOutput()
+			fmt.Fprintf(&b, "cluster nodes (%v):\n%s", err, out)
+		}
+		logText, _ := os.ReadFile(filepath.Join(n.dir, "redis.log"))
+		lines := strings.Split(strings.TrimSpace(string(logText)), "\n")
+		if len(lines) > 25 {
+			lines = lines[len(lines)-25:]
+		}
+		fmt.Fprintf(&b, "log tail:\n%s\n", strings.Join(lines, "\n"))
+	}
+	return b.String()
 }
