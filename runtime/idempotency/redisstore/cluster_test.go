@@ -205,7 +205,7 @@ func TestClusterRunsOncePerKey(t *testing.T) {
 	wg.Wait()
 	for k, key := range keys {
 		if got := f.runsOf(key); got != 1 {
-			t.Errorf("%s: handler completed %d times, want once", key, got)
+			t.Errorf("%s: handler completed %d times, want once\n%s", key, got, c.Describe(context.Background()))
 		}
 		for d := 1; d < duplicates; d++ {
 			if !bytes.Equal(answers[k][d], answers[k][0]) {
