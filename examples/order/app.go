@@ -92,7 +92,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 			return nil, err
 		}
 		store = redisStore
-		govOpts = append(govOpts, governance.WithRateLimitStore(redislimit.New(rdb)))
+		limitStore, err := redislimit.New(rdb, redislimit.WithRegisterer(labelled))
+		if err != nil {
+			return nil, err
+		}
+		govOpts = append(govOpts, governance.WithRateLimitStore(limitStore))
 		if err := a.checks.Register("redis", redisStore.Ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,6 +45,29 @@ func (s State) String() string {
 
 // States lists every state, in the order of their values.
 var States = [...]State{Available, Degraded, Unavailable}
+
+// NewStateGauge returns the gauge a store exports its State with: one
+// series per state, 1 for the state of the last probe and 0 for the
+// others, so an alert can match `{state="unavailable"} == 1` and a
+// dashboard can show every state's history. name is the store's metric
+// (govern_idempotency_store_state, govern_ratelimit_store_state).
+func NewStateGauge(name, what string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: name,
+		Help: "Health of " + what + " at the last readiness probe: 1 for the current state (available, degraded: a node is down but every key is served, unavailable: some keys cannot be served).",
+	}, []string{"state"})
+}
+
+// SetState records s on a gauge from NewStateGauge.
+func SetState(gauge *prometheus.GaugeVec, s State) {
+	for _, st := range States {
+		v := 0.0
+		if st == s {
+			v = 1
+		}
+		gauge.WithLabelValues(st.String()).Set(v)
+	}
+}
 
 // Report is the outcome of one Probe.
 type Report struct {
@@ -122,6 +146,13 @@ func probeCluster(ctx context.Context, cluster *redis.ClusterClient, minReplicas
 				replicas++
 			case n.Role == "master" && len(shard.Slots) > 0:
 				add(Unavailable, "primary %s of slots %s is %s", addr, slots, n.Health)
+			case n.Health == "loading":
+				// Redis says "loading" for a replica whose replication
+				// offset is still 0: loading its data, or new and not yet
+				// sent anything (the primary's replication ping, every
+				// 10 s, or the first write moves it). Until then it is
+				// no safe failover target and not counted as an ack.
+				add(Degraded, "replica %s of slots %s is loading (no replication offset yet)", addr, slots)
 			case !online:
 				add(Degraded, "node %s (%s, slots %s) is %s", addr, n.Role, slots, n.Health)
 			}

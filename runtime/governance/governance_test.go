@@ -406,7 +406,7 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 	})
 	replicas := make([]*testEnv, 2)
 	for i := range replicas {
-		g, _ := newGovernor(t, governance.WithService(service, "test", "local-1"), governance.WithRateLimitStore(redislimit.New(client)),
+		g, _ := newGovernor(t, governance.WithService(service, "test", "local-1"), governance.WithRateLimitStore(mustRedisLimit(t, client)),
 			governance.WithRateLimitOptions(ratelimit.WithStoreTimeout(5*time.Second)))
 		replicas[i] = startServer(t, g)
 	}
@@ -433,7 +433,7 @@ func TestDistributedRateLimitAcrossReplicas(t *testing.T) {
 func TestDistributedRateLimitFallsBackWhenRedisIsDown(t *testing.T) {
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
 	t.Cleanup(func() { _ = down.Close() })
-	g, _ := newGovernor(t, governance.WithRateLimitStore(redislimit.New(down)))
+	g, _ := newGovernor(t, governance.WithRateLimitStore(mustRedisLimit(t, down)))
 	env := startServer(t, g)
 	// Burst 5 at 5/s: failed Redis round trips take time, so a token or two
 	// may refill while the burst is spent; a rejection must still come.
@@ -729,4 +729,13 @@ func counterValue(t *testing.T, g *governance.Governor, name, method string) flo
 	}
 	t.Fatalf("no %s series for %s", name, method)
 	return 0
+}
+
+func mustRedisLimit(t *testing.T, client redis.UniversalClient) *redislimit.Store {
+	t.Helper()
+	store, err := redislimit.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

@@ -132,10 +132,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if _, ring := client.(*redis.Ring); ring && s.acks > 0 {
 		return nil, errors.New("redisstore: WithReplicaAcks needs a Redis, a Redis Cluster or a Sentinel-managed Redis; a Ring has no replicas")
 	}
-	s.state = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "govern_idempotency_store_state",
-		Help: "Health of the Redis idempotency store at the last readiness probe: 1 for the current state (available, degraded: a node is down but every key is served, unavailable: some keys cannot be served).",
-	}, []string{"state"})
+	s.state = redishealth.NewStateGauge("govern_idempotency_store_state", "the Redis idempotency store")
 	s.ackFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "govern_idempotency_replica_ack_failures_total",
 		Help: "Idempotency claims and results that fewer replicas than WithReplicaAcks asks for acknowledged in time.",
@@ -314,13 +311,7 @@ func (s *Store) Ready(ctx context.Context) error {
 			}
 		}
 	}
-	for _, st := range redishealth.States {
-		v := 0.0
-		if st == rep.State {
-			v = 1
-		}
-		s.state.WithLabelValues(st.String()).Set(v)
-	}
+	redishealth.SetState(s.state, rep.State)
 	if err := rep.Err(); err != nil {
 		return fmt.Errorf("idempotency store: %w", err)
 	}

@@ -20,7 +20,10 @@ func Example() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redislimit.New(client)
+	store, err := redislimit.New(client)
+	if err != nil {
+		panic(err)
+	}
 
 	// Every replica built like this shares one budget of 100 calls/s.
 	l := ratelimit.New("/shop.v1.Orders/List", policy.RateLimit{RPS: 100, Scope: policy.ScopeDistributed},

@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/govkit/govern/internal/redishealth"
+	"github.com/govkit/govern/runtime/metrics"
 	"github.com/govkit/govern/runtime/ratelimit"
 )
 
@@ -38,16 +40,45 @@ return {1, 0}
 // Store is the ratelimit.Store on Redis (>= 7) or a Redis Cluster.
 type Store struct {
 	client redis.UniversalClient
+	state  *prometheus.GaugeVec
 }
 
 var _ ratelimit.Store = (*Store)(nil)
 
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	registerer prometheus.Registerer
+}
+
+// WithRegisterer exports the store's health at each readiness probe as
+// govern_ratelimit_store_state{state} (available, degraded, unavailable)
+// on reg, the gauge the idempotency store exports as
+// govern_idempotency_store_state. Without it the gauge is kept but not
+// exported.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(o *options) { o.registerer = reg }
+}
+
 // New returns the Store over client: a *redis.Client, a
 // *redis.ClusterClient, or redis.NewUniversalClient's choice for a list of
 // addresses. Configure the client's timeouts with ContextTimeoutEnabled so
-// the limiter's store timeout bounds each round trip.
-func New(client redis.UniversalClient) *Store {
-	return &Store{client: client}
+// the limiter's store timeout bounds each round trip. It fails only when
+// the registerer holds a different metric of the gauge's name.
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{client: client, state: redishealth.NewStateGauge("govern_ratelimit_store_state", "the Redis rate-limit store")}
+	if o.registerer != nil {
+		var err error
+		if s.state, err = metrics.RegisterOrReuse(o.registerer, s.state); err != nil {
+			return nil, fmt.Errorf("redislimit: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // Admit implements ratelimit.Store with one EVALSHA of the GCRA script.
@@ -72,10 +103,18 @@ func (s *Store) Admit(ctx context.Context, key string, rps float64, burst int) (
 // trip, and on a Redis Cluster fails naming the node when a slot has no
 // reachable primary (see redishealth). A cluster that serves every slot
 // with a node down is degraded, not failing: distributed limits still
-// work, and during a failover they count locally on their own.
+// work, and during a failover they count locally on their own. The state
+// goes to govern_ratelimit_store_state.
 func (s *Store) Ready(ctx context.Context) error {
-	if err := gcraScript.Load(ctx, s.client).Err(); err != nil {
-		return fmt.Errorf("load the rate limit script into redis: %w", err)
+	rep := redishealth.Probe(ctx, s.client, 0)
+	if rep.State != redishealth.Unavailable {
+		if err := gcraScript.Load(ctx, s.client).Err(); err != nil {
+			rep = redishealth.Report{State: redishealth.Unavailable, Problems: []string{fmt.Sprintf("load the rate limit script: %v", err)}}
+		}
 	}
-	return redishealth.Probe(ctx, s.client, 0).Err()
+	redishealth.SetState(s.state, rep.State)
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("rate-limit store: %w", err)
+	}
+	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
@@ -53,7 +56,7 @@ func TestDistributedSharedAcrossReplicas(t *testing.T) {
 	client := redistest.Client(t)
 	prefix := uniquePrefix(t)
 	p := policy.RateLimit{RPS: 0.5, Burst: 4, Scope: policy.ScopeDistributed}
-	store := redislimit.New(client)
+	store := newStore(t, client)
 	replicas := []*ratelimit.Limiter{
 		ratelimit.New("/t.S/M", p, ratelimit.WithStore(store), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second)),
 		ratelimit.New("/t.S/M", p, ratelimit.WithStore(store), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second)),
@@ -89,7 +92,7 @@ func TestDistributedRefills(t *testing.T) {
 	client := redistest.Client(t)
 	prefix := uniquePrefix(t)
 	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 2, Burst: 1, Scope: policy.ScopeDistributed},
-		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second))
+		ratelimit.WithStore(newStore(t, client)), ratelimit.WithKeyPrefix(prefix), ratelimit.WithStoreTimeout(5*time.Second))
 	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
 	if err := l.Allow(context.Background()); err != nil {
 		t.Fatal(err)
@@ -109,7 +112,7 @@ func TestRedisDownFallsBackToLocal(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	var fallbacks atomic.Int32
 	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 2, Scope: policy.ScopeDistributed},
-		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithStoreRetryAfter(0),
+		ratelimit.WithStore(newStore(t, client)), ratelimit.WithStoreRetryAfter(0),
 		ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
 	for i := range 2 {
 		if err := l.Allow(context.Background()); err != nil {
@@ -120,7 +123,7 @@ func TestRedisDownFallsBackToLocal(t *testing.T) {
 	if fallbacks.Load() != 3 {
 		t.Fatalf("fallbacks = %d, want 3", fallbacks.Load())
 	}
-	if err := redislimit.New(client).Ready(context.Background()); err == nil {
+	if err := newStore(t, client).Ready(context.Background()); err == nil {
 		t.Fatal("Ready passed with Redis down")
 	}
 }
@@ -133,7 +136,7 @@ func TestCancelledCallerKeepsRedis(t *testing.T) {
 	t.Cleanup(func() { client.Del(context.Background(), prefix+"/t.S/M") })
 	var fallbacks atomic.Int32
 	l := ratelimit.New("/t.S/M", policy.RateLimit{RPS: 0.1, Burst: 2, Scope: policy.ScopeDistributed},
-		ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix),
+		ratelimit.WithStore(newStore(t, client)), ratelimit.WithKeyPrefix(prefix),
 		ratelimit.WithStoreTimeout(5*time.Second), ratelimit.WithStoreRetryAfter(time.Hour),
 		ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -157,9 +160,36 @@ func TestCancelledCallerKeepsRedis(t *testing.T) {
 	}
 }
 
-func TestReady(t *testing.T) {
-	client := redistest.Client(t)
-	if err := redislimit.New(client).Ready(context.Background()); err != nil {
+// Ready passes on a live Redis and fails on a dead one, and each probe
+// sets govern_ratelimit_store_state on the registerer.
+func TestReadyExportsState(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if err := newStore(t, redistest.Client(t), redislimit.WithRegisterer(reg)).Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertState(t, reg, "available")
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+	// A second store on the same registerer shares the gauge.
+	err := newStore(t, down, redislimit.WithRegisterer(reg)).Ready(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Ready with Redis down = %v, want an error naming 127.0.0.1:1", err)
+	}
+	assertState(t, reg, "unavailable")
+}
+
+func assertState(t *testing.T, reg *prometheus.Registry, want string) {
+	t.Helper()
+	expected := ""
+	for _, st := range []string{"available", "degraded", "unavailable"} {
+		v := 0
+		if st == want {
+			v = 1
+		}
+		expected += fmt.Sprintf("govern_ratelimit_store_state{state=%q} %d\n", st, v)
+	}
+	help := "# HELP govern_ratelimit_store_state Health of the Redis rate-limit store at the last readiness probe: 1 for the current state (available, degraded: a node is down but every key is served, unavailable: some keys cannot be served).\n# TYPE govern_ratelimit_store_state gauge\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(help+expected), "govern_ratelimit_store_state"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -184,7 +214,7 @@ func TestClusterFleetRate(t *testing.T) {
 			o.MaxRetries = -1
 			o.DialTimeout = 100 * time.Millisecond
 		})
-		replicas[i] = ratelimit.New("/t.S/M", p, ratelimit.WithStore(redislimit.New(client)), ratelimit.WithKeyPrefix(prefix),
+		replicas[i] = ratelimit.New("/t.S/M", p, ratelimit.WithStore(newStore(t, client)), ratelimit.WithKeyPrefix(prefix),
 			ratelimit.WithStoreTimeout(time.Second), ratelimit.WithStoreRetryAfter(200*time.Millisecond),
 			ratelimit.WithFallbackHook(func(error) { fallbacks.Add(1) }))
 	}
@@ -256,4 +286,14 @@ func TestClusterFleetRate(t *testing.T) {
 	if err := c.Restart(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newStore is redislimit.New for a test.
+func newStore(t *testing.T, client redis.UniversalClient, opts ...redislimit.Option) *redislimit.Store {
+	t.Helper()
+	store, err := redislimit.New(client, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
