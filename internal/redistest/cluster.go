@@ -139,7 +139,6 @@ func (c *Cluster) warm(ctx context.Context) error {
 	return c.WaitReplicated(ctx)
 }
 
-
 func (n *ClusterNode) start() error {
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--protected-mode", "no",
