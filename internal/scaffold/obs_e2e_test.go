@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,13 @@ import (
 //     root calls in production, while a caller's sampled trace is continued;
 //   - spans leave the process over OTLP and are flushed on SIGTERM;
 //   - every log line is JSON with an RFC 3339 time and a lower-case level,
-//     and call lines carry trace_id and span_id.
+//     and call lines carry trace_id and span_id;
+//   - canary traffic (x-canary: true, over gRPC and HTTP) trips its own
+//     breaker of a method while production's stays closed and served, and
+//     the trip is logged and exported with cb_name, group, state,
+//     fail_ratio and the tripping call's trace_id (tripCanaryBreaker,
+//     checkBreakerAuditLog). It shares this test's build: a scaffold build
+//     costs tens of seconds of CI.
 func TestObservabilityEndToEnd(t *testing.T) {
 	root, gitBin := goOnlyEnv(t)
 
@@ -50,6 +57,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	if _, err := NewService(t.Context(), opts); err != nil {
 		t.Fatal(err)
 	}
+	injectStoreFault(t, out)
 	bin := filepath.Join(out, "bin", "payment")
 	goCmd(t, out, "build", "-o", bin, "./cmd/payment")
 
@@ -91,6 +99,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	trip := tripCanaryBreaker(t, conn, getItem, httpAddr, adminAddr)
 
 	// 1. Labels on every series, and the guide's grep.
 	scrape := get(t, "http://"+adminAddr+"/debug/metrics")
@@ -126,6 +135,9 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	spans := receiver.WaitFor(1, 10*time.Second)
 	continued, rootSpans := 0, 0
 	for _, s := range spans {
+		if slices.Contains(trip.traces, s.TraceID) {
+			continue // sampled by the canary calls' callers
+		}
 		if s.Service != "payment" {
 			t.Errorf("span %+v: service.name is not payment", s)
 		}
@@ -177,6 +189,9 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	if !sawTraced {
 		t.Errorf("no call line with trace_id %s and span_id among:\n%s", callerTrace, strings.Join(lines, "\n"))
 	}
+
+	// 5. The canary breaker's trip in the log.
+	checkBreakerAuditLog(t, lines, getItem, trip)
 }
 
 // startCapturing starts the built service like startService and returns

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"net/http"
+	"net/textproto"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ type config struct {
 	registerer    prometheus.Registerer
 	buckets       []float64
 	headerMatcher runtime.HeaderMatcherFunc
+	forwarded     map[string]string
 	errorHandler  runtime.ErrorHandlerFunc
 	muxOptions    []runtime.ServeMuxOption
 }
@@ -38,6 +41,28 @@ func WithBuckets(buckets ...float64) Option {
 // headers are always forwarded.
 func WithHeaderMatcher(fn runtime.HeaderMatcherFunc) Option {
 	return func(c *config) { c.headerMatcher = fn }
+}
+
+// WithForwardedHeaders forwards each named HTTP header to the gRPC
+// metadata key of its lower-case name, whatever WithHeaderMatcher decides:
+// pass the header of governance.WithTrafficGroups (x-canary, x-region) so
+// an HTTP caller's traffic group reaches the server's breakers and limits
+// as a gRPC caller's does. grpc-gateway's default matcher forwards only
+// Grpc-Metadata-* and permanent headers, which would put every HTTP caller
+// in the default group. Empty names are ignored, so an unset group header
+// of a config needs no check.
+func WithForwardedHeaders(names ...string) Option {
+	return func(c *config) {
+		for _, name := range names {
+			if name == "" {
+				continue
+			}
+			if c.forwarded == nil {
+				c.forwarded = map[string]string{}
+			}
+			c.forwarded[textproto.CanonicalMIMEHeaderKey(name)] = strings.ToLower(name)
+		}
+	}
 }
 
 // WithErrorHandler answers errors that are not govern rejections. By
@@ -73,7 +98,7 @@ func NewServeMux(opts ...Option) *runtime.ServeMux {
 		opt(&cfg)
 	}
 	muxOpts := []runtime.ServeMuxOption{
-		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.headerMatcher)),
+		runtime.WithIncomingHeaderMatcher(headerMatcher(cfg.forwarded, cfg.headerMatcher)),
 		runtime.WithErrorHandler(errorHandler(cfg.errorHandler)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,6 +122,35 @@ func TestForwardsGovernanceAndTraceHeaders(t *testing.T) {
 	}
 	if len(ForwardedHeaders()) != len(want) {
 		t.Errorf("ForwardedHeaders() has %d entries, want %d", len(ForwardedHeaders()), len(want))
+	}
+}
+
+// The traffic group header of a config (x-canary) is not a header
+// grpc-gateway forwards by default: without WithForwardedHeaders every HTTP
+// caller would be in the default group, canaries included.
+func TestForwardsTrafficGroupHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want []string
+	}{
+		{"declared", []Option{WithForwardedHeaders("x-canary", "")}, []string{"true"}},
+		{"not declared", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mux := NewServeMux(tc.opts...)
+			var got metadata.MD
+			handle(t, mux, "POST", "/v1/orders", "/order.v1.OrderService/CreateOrder", func(ctx context.Context) error {
+				got, _ = metadata.FromOutgoingContext(ctx)
+				return nil
+			})
+			if resp := do(t, mux, "POST", "/v1/orders", http.Header{"X-Canary": {"true"}}); resp.StatusCode != 200 {
+				t.Fatalf("status = %d", resp.StatusCode)
+			}
+			if v := got.Get("x-canary"); !slices.Equal(v, tc.want) {
+				t.Errorf("metadata x-canary = %v, want %v", v, tc.want)
+			}
+		})
 	}
 }
 

@@ -40,11 +40,16 @@ func ForwardedHeaders() map[string]string {
 	return out
 }
 
-// headerMatcher forwards the governance and trace headers, then defers to
-// next (grpc-gateway's DefaultHeaderMatcher unless WithHeaderMatcher).
-func headerMatcher(next runtime.HeaderMatcherFunc) runtime.HeaderMatcherFunc {
+// headerMatcher forwards the governance and trace headers and those of
+// WithForwardedHeaders (extra, by canonical name), then defers to next
+// (grpc-gateway's DefaultHeaderMatcher unless WithHeaderMatcher).
+func headerMatcher(extra map[string]string, next runtime.HeaderMatcherFunc) runtime.HeaderMatcherFunc {
 	return func(key string) (string, bool) {
-		if md, ok := forwardedHeaders[textproto.CanonicalMIMEHeaderKey(key)]; ok {
+		canonical := textproto.CanonicalMIMEHeaderKey(key)
+		if md, ok := forwardedHeaders[canonical]; ok {
+			return md, true
+		}
+		if md, ok := extra[canonical]; ok {
 			return md, true
 		}
 		return next(key)

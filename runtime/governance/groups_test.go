@@ -3,21 +3,26 @@ package governance_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/breaker"
 	"github.com/govkit/govern/runtime/errinfo"
+	"github.com/govkit/govern/runtime/gateway"
 	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/logging"
 )
@@ -167,5 +172,59 @@ func TestTrafficGroupDeclarationErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("WithTrafficGroups(%q, %q): %v, want an error containing %q", tc.header, tc.values, err, tc.want)
 		}
+	}
+}
+
+// Through the HTTP gateway as the scaffold wires it (GatewayDialOptions,
+// the group header forwarded): canary POSTs that fail and then meet the
+// open canary breaker must leave production's POSTs served. A client
+// breaker on the gateway's connection would count every HTTP caller as
+// one group and open for production too.
+func TestGatewayKeepsTrafficGroupsApart(t *testing.T) {
+	g, err := governance.New(testTable(), governance.WithService("orders", "test", "local-1"),
+		governance.WithLogger(slog.New(slog.DiscardHandler)), governance.WithTrafficGroups("x-canary", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := startServer(t, g)
+	dial, err := g.GatewayDialOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(env.addr, append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	gw := gateway.NewServeMux(gateway.WithForwardedHeaders("x-canary"))
+	if err := testv1.RegisterOrderServiceGateway(context.Background(), gw, conn); err != nil {
+		t.Fatal(err)
+	}
+	pay := func(canary string, failCode codes.Code) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/v1/payments", strings.NewReader(fmt.Sprintf(`{"orderId":"o","failCode":%d}`, failCode)))
+		if canary != "" {
+			req.Header.Set("X-Canary", canary)
+		}
+		rec := httptest.NewRecorder()
+		gw.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+
+	for range 10 { // 4 failures open the canary breaker, 6 rejections follow
+		if code, body := pay("true", codes.Internal); code < 500 {
+			t.Fatalf("failing canary POST = %d %s, want 5xx", code, body)
+		}
+	}
+	if code, body := pay("true", codes.OK); code != http.StatusServiceUnavailable || !strings.Contains(body, errinfo.CircuitOpen) {
+		t.Fatalf("canary POST after its breaker opened = %d %s, want 503 %s", code, body, errinfo.CircuitOpen)
+	}
+	for _, canary := range []string{"", "banana"} {
+		if code, body := pay(canary, codes.OK); code != http.StatusOK {
+			t.Errorf("production POST (X-Canary %q) while the canary breaker is open = %d %s, want 200", canary, code, body)
+		}
+	}
+	if s := g.Breaker(chargePayment).State(); s != breaker.Closed {
+		t.Errorf("production breaker %v, want closed", s)
 	}
 }
