@@ -367,17 +367,26 @@ type Retry struct {
 	// Default 100ms (lowered to the timeout when that is shorter).
 	InitialBackoff *string `protobuf:"bytes,2,opt,name=initial_backoff,json=initialBackoff,proto3,oneof" json:"initial_backoff,omitempty"`
 	// Backoff ceiling, Go duration syntax; at least initial_backoff.
-	// Default max(1s, initial_backoff).
+	// Default max(1s, initial_backoff) for native gRPC retry, and
+	// max(2s, initial_backoff) (the field guide's cap) when adaptive is set.
 	MaxBackoff *string `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3,oneof" json:"max_backoff,omitempty"`
 	// Exponential growth factor between attempts (> 0). Default 2.
 	Multiplier *float64 `protobuf:"fixed64,4,opt,name=multiplier,proto3,oneof" json:"multiplier,omitempty"`
 	// gRPC status code names that are retried, upper case as in the service
 	// config ("UNAVAILABLE", "RESOURCE_EXHAUSTED"); default ["UNAVAILABLE"].
 	Codes []string `protobuf:"bytes,5,rep,name=codes,proto3" json:"codes,omitempty"`
-	// RTT-aware backoff (min(initial x e^(alpha x rttP99/rttBaseline), max)),
-	// done by the govern client interceptor instead of gRPC's native retry.
+	// RTT-aware backoff, done by the govern client interceptor instead of
+	// gRPC's native retry: the n-th retry waits a random time up to
+	//
+	//	min(initial x multiplier^n x e^(alpha x (rttP99/rtt_baseline - 1)), max)
+	//
+	// with alpha 1.3, so at the baseline RTT the first ceiling is exactly
+	// initial_backoff and it grows e^1.3 (3.7) fold per baseline of extra
+	// latency (runtime/retry.Backoff.Ceiling).
 	Adaptive *bool `protobuf:"varint,6,opt,name=adaptive,proto3,oneof" json:"adaptive,omitempty"`
-	// Baseline RTT for adaptive backoff; learned from the first window when unset.
+	// Baseline RTT for adaptive backoff, Go duration syntax. When unset it
+	// is learned as the P99 of the first window of samples, and is 210ms
+	// (the field guide's baseline) until then.
 	RttBaseline   *string `protobuf:"bytes,7,opt,name=rtt_baseline,json=rttBaseline,proto3,oneof" json:"rtt_baseline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
