@@ -127,6 +127,13 @@ func tripCanaryBreaker(t *testing.T, conn *grpc.ClientConn, getItem, httpAddr, a
 
 	scrape := get(t, "http://"+adminAddr+"/debug/metrics")
 	checkGroupSeries(t, scrape, getItem, trip.failRatio)
+	// The trip's trace id leaves the process as the exemplar of the
+	// transition, in the OpenMetrics format Prometheus asks for.
+	_, om := httpGet(t, "http://"+adminAddr+"/debug/metrics", "Accept", "application/openmetrics-text; version=1.0.0")
+	opened := grepLines(om, `govern_breaker_transitions_total{service="payment",env="production",region="us-west-2",cb_name="`+getItem+`",group="true",state="open"} 1.0 # {trace_id="`+trip.tripTrace+`"} 1.0`)
+	if opened == "" {
+		t.Errorf("OpenMetrics scrape has no canary open transition with exemplar trace_id %s:\n%s", trip.tripTrace, grepLines(om, "govern_breaker_transitions_total"))
+	}
 
 	// More canary calls over HTTP than a breaker's min_requests: all
 	// rejected, and production's HTTP calls must still be served.

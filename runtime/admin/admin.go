@@ -99,7 +99,10 @@ func New(opts ...Option) *Handler {
 	mux.HandleFunc("GET "+PathReadyz+"/{check}", h.readyzCheck)
 	mux.HandleFunc("GET "+PathHealthz, h.healthz)
 	if h.gatherer != nil {
-		mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(h.gatherer, promhttp.HandlerOpts{}))
+		// OpenMetrics when the scraper asks for it (Prometheus does by
+		// default): only that format carries exemplars, such as the
+		// trace_id of the call that changed a breaker's state.
+		mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(h.gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	}
 	if h.pprof {
 		mountPprof(mux)

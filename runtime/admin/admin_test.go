@@ -196,6 +196,30 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// An OpenMetrics scrape carries exemplars (the trace_id of the call that
+// changed a breaker's state); a plain scrape stays the text format.
+func TestMetricsExemplarsOverOpenMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	counter := prometheus.NewCounter(prometheus.CounterOpts{Name: "breaker_transitions_total", Help: "Transitions."})
+	reg.MustRegister(counter)
+	counter.(prometheus.ExemplarAdder).AddWithExemplar(1, prometheus.Labels{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
+	h := New(WithGatherer(reg))
+
+	req := httptest.NewRequest("GET", "/debug/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Errorf("Content-Type = %q, want application/openmetrics-text", ct)
+	}
+	if body := rec.Body.String(); !strings.Contains(body, `breaker_transitions_total 1.0 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 1.0`) {
+		t.Errorf("OpenMetrics scrape has no trace_id exemplar:\n%s", body)
+	}
+	if _, body, _ := get(t, h, "/debug/metrics"); strings.Contains(body, "trace_id") || !strings.Contains(body, "breaker_transitions_total 1") {
+		t.Errorf("plain scrape is not the text format:\n%s", body)
+	}
+}
+
 func TestPprof(t *testing.T) {
 	h := New(WithPprof())
 	tests := []struct {
