@@ -7,21 +7,13 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/govkit/govern/runtime/breaker"
+	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/ratelimit"
 )
 
 // Option configures a Middleware.
 type Option func(*config)
-
-// Shared is what a gRPC governor lends the HTTP middleware so that both
-// transports count one operation once: runtime/governance's Governor
-// satisfies it.
-type Shared interface {
-	Breaker(fullMethod string) *breaker.Breaker
-	Limiter(fullMethod string) *ratelimit.Limiter
-}
 
 type config struct {
 	service, env, region string
@@ -31,7 +23,9 @@ type config struct {
 	propagator           propagation.TextMapPropagator
 	rateLimitStore       ratelimit.Store
 	store                idempotency.Store
-	shared               Shared
+	governor             *governance.Governor
+	groupHeader          string
+	groupValues          []string
 	maxBody              int64
 	failOpen             bool
 	buckets              []float64
@@ -65,9 +59,22 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 
 // WithRateLimitStore gives DISTRIBUTED rate limits the store replicas
 // share, such as redislimit.New(client) from runtime/ratelimit/redislimit.
-// Without it they count per replica.
+// Without it they count per replica. It configures the governor New
+// builds; with WithGovernor, give it to governance.New instead (New says
+// so).
 func WithRateLimitStore(store ratelimit.Store) Option {
 	return func(c *config) { c.rateLimitStore = store }
+}
+
+// WithTrafficGroups splits every operation's circuit breaker and rate
+// limit by the traffic group named in the request header header, as
+// governance.WithTrafficGroups does for gRPC (whose doc gives the rules):
+// with WithTrafficGroups("X-Canary", "true"), canary requests trip their
+// own breaker and spend their own bucket while the rest of the traffic is
+// served. It configures the governor New builds; with WithGovernor, give
+// governance.WithTrafficGroups to governance.New instead.
+func WithTrafficGroups(header string, values ...string) Option {
+	return func(c *config) { c.groupHeader, c.groupValues = header, values }
 }
 
 // WithIdempotencyStore sets the idempotency store, such as
@@ -78,9 +85,17 @@ func WithIdempotencyStore(s idempotency.Store) Option {
 	return func(c *config) { c.store = s }
 }
 
-// WithGovernor shares the rate limiters and breakers of the operations
-// whose FullMethod the governor also serves.
-func WithGovernor(s Shared) Option { return func(c *config) { c.shared = s } }
+// WithGovernor admits requests through g, the governor of the service's
+// gRPC side, instead of one New builds from the routes: an operation
+// served over both transports then spends one rate limit and trips one
+// circuit breaker (per traffic group), whichever transport the calls
+// come over. g's table must declare, for the FullMethod of every governed
+// route, the rate limit, circuit breaker and timeout the route declares
+// (both resolved from one policy, such as x-govern naming grpc_method);
+// New names any route where they differ. g carries the rate-limit store
+// and traffic groups, so New rejects WithRateLimitStore and
+// WithTrafficGroups next to it.
+func WithGovernor(g *governance.Governor) Option { return func(c *config) { c.governor = g } }
 
 // WithMaxBodyBytes bounds the request body buffered for idempotency
 // (default 1 MiB); larger bodies are answered 413.

@@ -43,12 +43,15 @@ type ServerMetrics struct {
 	msgSent      *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
+	// noCalls: WithoutCallSeries.
+	noCalls bool
 }
 
 var _ prometheus.Collector = (*ServerMetrics)(nil)
 
 type config struct {
 	buckets []float64
+	noCalls bool
 }
 
 // Option configures ServerMetrics.
@@ -58,6 +61,18 @@ type Option func(*config)
 // grpc_server_handling_seconds.
 func WithHistogramBuckets(buckets []float64) Option {
 	return func(c *config) { c.buckets = buckets }
+}
+
+// WithoutCallSeries leaves out the gRPC call series (grpc_server_started_total,
+// _handled_total, _handling_seconds, _msg_received_total, _msg_sent_total)
+// of every method: Method creates only the rate-limit and breaker series,
+// and a MethodSeries counts no calls. It is for a governor that only
+// admits calls served over something else, such as the one
+// runtime/httpgovern builds for HTTP operations, whose requests
+// http_request_duration_seconds counts: gRPC series at zero would tell
+// dashboards and alerts of a gRPC method that is never called.
+func WithoutCallSeries() Option {
+	return func(c *config) { c.noCalls = true }
 }
 
 // NewServerMetrics builds the collectors. Nothing is registered: pass the
@@ -70,6 +85,7 @@ func NewServerMetrics(opts ...Option) *ServerMetrics {
 	}
 	base := []string{LabelType, LabelService, LabelMethod, LabelTier}
 	return &ServerMetrics{
+		noCalls: c.noCalls,
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: StartedTotal, Help: "Total number of RPCs started on the server.",
 		}, base),
@@ -151,6 +167,14 @@ type MethodSeries struct {
 // policy table only.
 func (m *ServerMetrics) Method(p *policy.Method) *MethodSeries {
 	typ, tier := Type(p), p.Tier.String()
+	if m.noCalls {
+		s := &MethodSeries{started: uncounted{}, handling: uncounted{}, received: uncounted{}, sent: uncounted{}}
+		for c := range s.handled {
+			s.handled[c] = uncounted{}
+		}
+		m.admissionSeries(s, p, tier)
+		return s
+	}
 	s := &MethodSeries{
 		started:  m.started.WithLabelValues(typ, p.Service, p.Name, tier),
 		handling: m.handling.WithLabelValues(typ, p.Service, p.Name, tier),
@@ -160,14 +184,27 @@ func (m *ServerMetrics) Method(p *policy.Method) *MethodSeries {
 	for c := range s.handled {
 		s.handled[c] = m.handled.WithLabelValues(typ, p.Service, p.Name, tier, codes.Code(c).String())
 	}
+	m.admissionSeries(s, p, tier)
+	return s
+}
+
+// admissionSeries creates p's rate-limit and breaker series in s.
+func (m *ServerMetrics) admissionSeries(s *MethodSeries, p *policy.Method, tier string) {
 	if p.RateLimit != nil {
 		s.rateLimited = m.rateLimited.WithLabelValues(p.Service, p.Name, tier, p.RateLimit.Scope.String())
 	}
 	if p.CircuitBreaker != nil {
 		s.breaker = m.breakerState.WithLabelValues(p.Service, p.Name, tier)
 	}
-	return s
 }
+
+// uncounted stands in for the call series WithoutCallSeries leaves out,
+// so that recording a call costs what it always does and checks nothing.
+type uncounted struct{ prometheus.Counter }
+
+func (uncounted) Inc()            {}
+func (uncounted) Add(float64)     {}
+func (uncounted) Observe(float64) {}
 
 // Started counts a call that entered the chain.
 func (s *MethodSeries) Started() { s.started.Inc() }

@@ -114,3 +114,30 @@ func BenchmarkStartedHandled(b *testing.B) {
 		s.Handled(codes.OK, time.Millisecond)
 	}
 }
+
+// TestWithoutCallSeries: a governor that only admits (httpgovern's)
+// exports its breaker and rate-limit series and no gRPC call series, and
+// recording calls on its methods is harmless.
+func TestWithoutCallSeries(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewServerMetrics(WithoutCallSeries())
+	if err := reg.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Method(testMethod())
+	s.Started()
+	s.Received()
+	s.Handled(codes.Internal, time.Millisecond)
+	s.Sent()
+	s.RateLimited()
+	s.SetBreakerState(2)
+	counts := map[string]int{StartedTotal: 0, HandledTotal: 0, HandlingSeconds: 0, MsgReceivedTotal: 0, MsgSentTotal: 0, RateLimitRejected: 1, BreakerState: 1}
+	for name, want := range counts {
+		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != want {
+			t.Errorf("%s: %d series (err %v), want %d", name, got, err, want)
+		}
+	}
+	if v := testutil.ToFloat64(m.rateLimited); v != 1 {
+		t.Errorf("rate-limit rejections = %v, want 1", v)
+	}
+}

@@ -110,7 +110,7 @@ func FromError(err error, route string) (Problem, time.Duration) {
 		return Problem{Type: TypeBase + "deadline-exceeded", Title: "Deadline exceeded", Status: http.StatusGatewayTimeout, GRPCCode: codeName(codes.DeadlineExceeded), Route: route,
 			Detail: "the request ran past its deadline (the operation's timeout or the caller's)"}, 0
 	case codes.Canceled:
-		return Problem{Type: TypeBase + "canceled", Title: "Request canceled", Status: 499, GRPCCode: codeName(codes.Canceled), Route: route}, 0
+		return Problem{Type: TypeBase + "canceled", Title: "Request canceled", Status: statusClientClosedRequest, GRPCCode: codeName(codes.Canceled), Route: route}, 0
 	}
 	return Problem{Type: "about:blank", Title: http.StatusText(http.StatusInternalServerError), Status: http.StatusInternalServerError, Route: route}, 0
 }
