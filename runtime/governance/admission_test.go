@@ -107,6 +107,17 @@ func TestAdmit(t *testing.T) {
 			t.Fatalf("Err after Done = %v, want Canceled", ctx.Err())
 		}
 	})
+	t.Run("AdmitAt counts the timeout from the call's start", func(t *testing.T) {
+		start := time.Now().Add(-time.Second) // the caller read the clock a second ago
+		ctx, admission, err := g.AdmitAt(context.Background(), slowReport, start, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admission.Done(nil)
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(start.Add(200*time.Millisecond)) {
+			t.Fatalf("deadline %v (%v), want start + 200ms = %v", d, ok, start.Add(200*time.Millisecond))
+		}
+	})
 	t.Run("unknown method passes", func(t *testing.T) {
 		parent := context.Background()
 		ctx, admission, err := g.Admit(parent, "/no.Such/Method", nil)

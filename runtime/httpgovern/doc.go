@@ -1,7 +1,6 @@
 // Package httpgovern serves the govern policy of HTTP operations through a
-// net/http middleware: the same policy table type, limiters, breakers,
-// timeouts and idempotency stores as the gRPC governor
-// (runtime/governance), answering over HTTP:
+// net/http middleware: the same policy table type, governor, timeouts and
+// idempotency stores as gRPC (runtime/governance), answering over HTTP:
 //
 //   - rate limit: 429 with Retry-After;
 //   - circuit breaker open: 503;
@@ -24,11 +23,29 @@
 // (policy.Route, pattern = path template); a request whose pattern is not
 // governed costs one map lookup.
 //
-// One service may serve the same operation over gRPC and HTTP. State is
-// keyed by the policy's FullMethod, so an OpenAPI operation whose x-govern
-// names grpc_method shares, through WithGovernor, the gRPC method's rate
-// limiter and breaker, and, with the same store (WithIdempotencyStore, or
-// the same Redis store), its idempotency keys: a key used over one transport and
-// replayed over the other is answered 409 while in flight and 422 after
-// (the requests' encodings differ), never run twice.
+// # Admission
+//
+// Rate limit, circuit breaker and policy timeout are not the middleware's
+// own: every governed request is admitted by a governance.Governor
+// (Governor.Admit) and ends with Admission.Done, as a gRPC call is, so
+// traffic groups, breaker audit logs and metrics, and the classification
+// of outcomes are the gRPC chain's. The outcome of a request is the gRPC
+// code its answer stands for (problem.CodeOf): 500, 502, 503 and 504 count
+// against the breaker as INTERNAL, UNAVAILABLE and DEADLINE_EXCEEDED do
+// (breaker.IsFailure), a panic as INTERNAL; a 4xx, a 501 (UNIMPLEMENTED)
+// and a request whose client went away (CANCELLED) do not.
+//
+// New builds that governor from the routes' policies, with WithService,
+// WithRegisterer, WithLogger, WithRateLimitStore and WithTrafficGroups;
+// it exports the breaker and rate-limit series (govern_breaker_state,
+// govern_ratelimit_rejected_total, ...) and no gRPC call series.
+//
+// A service that serves the same operations over gRPC passes its gRPC
+// governor with WithGovernor instead: state is keyed by the policy's
+// FullMethod, so an OpenAPI operation whose x-govern names grpc_method
+// spends the gRPC method's rate limit and trips its breaker, per traffic
+// group. With the same idempotency store (WithIdempotencyStore, or the same
+// Redis store) it also shares the method's idempotency keys: a key used over
+// one transport and replayed over the other is answered 409 while in flight
+// and 422 after (the requests' encodings differ), never run twice.
 package httpgovern

@@ -305,7 +305,7 @@ func (m *Middleware) serve(rt *route, w http.ResponseWriter, r *http.Request, ne
 		admission.Done(outcomeErrors[code])
 		m.finish(rt, rec, span, start, code)
 	}()
-	admitted, admission, err := m.governor.Admit(ctx, rt.policy.FullMethod, r.Header)
+	admitted, admission, err := m.governor.AdmitAt(ctx, rt.policy.FullMethod, start, r.Header)
 	if err != nil {
 		problem.Write(rec, err, rt.pattern)
 		return
