@@ -97,7 +97,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 			return nil, err
 		}
 		govOpts = append(govOpts, governance.WithRateLimitStore(limitStore))
-		if err := a.checks.Register("redis", redisStore.Ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
+		// The rate-limit store's probe only sets its state gauge: its
+		// limiters count locally while Redis is away.
+		ready := func(ctx context.Context) error {
+			_ = limitStore.Ready(ctx)
+			return redisStore.Ready(ctx)
+		}
+		if err := a.checks.Register("redis", ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
 			return nil, err
 		}
 		if err := a.checks.Register("orders", a.store.Ping, health.WithTimeout(time.Second)); err != nil {
