@@ -11,13 +11,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/govkit/govern/internal/etcdtest"
+	"github.com/govkit/govern/runtime/discovery/etcd"
 )
 
 // TestDiscoveryScaffold builds a `--registry etcd` service, checks only that
 // scaffold links the etcd client (a default scaffold links neither etcd nor
 // Consul), runs it with its registry down (it serves, /readyz?verbose names
-// the failing "discovery" check, SIGTERM runs the deregistering hook), and
-// checks a config naming another registry than the one linked is refused.
+// the failing "discovery" check, SIGTERM runs the deregistering hook),
+// then runs it against a live (embedded) etcd: registered under a lease
+// with its address and region once ready, gone after SIGTERM; and checks a
+// config naming another registry than the one linked is refused.
 func TestDiscoveryScaffold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs a generated service")
@@ -61,6 +68,47 @@ func TestDiscoveryScaffold(t *testing.T) {
 		t.Fatalf("/readyz?verbose passed with the registry down:\n%s", body)
 	}
 	stopService(t, proc)
+
+	// With etcd up (a real one, embedded in this test) the service
+	// registers under its lease once it serves, and deregisters on SIGTERM.
+	live, err := etcdtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(live.Stop)
+	if err := os.WriteFile(filepath.Join(out, "config.yaml"), []byte(strings.Replace(cfg, "endpoints: ["+down+"]", "endpoints: ["+live.Addr()+"]", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: []string{live.Addr()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcdClient.Close()
+	registered := func() []string {
+		resp, err := etcdClient.Get(t.Context(), etcd.DefaultPrefix+"/demo/", clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var values []string
+		for _, kv := range resp.Kvs {
+			if kv.Lease == 0 {
+				t.Errorf("%s is registered without a lease: it would outlive a crashed service", kv.Key)
+			}
+			values = append(values, string(kv.Value))
+		}
+		return values
+	}
+	proc = startService(t, out, bin, "-grpc-addr", grpcAddr, "-admin-addr", adminAddr, "-drain-delay", "100ms")
+	waitOK(t, "http://"+adminAddr+"/readyz")
+	values := registered()
+	t.Logf("registered in etcd: %q", values)
+	if len(values) != 1 || !strings.Contains(values[0], grpcAddr) || !strings.Contains(values[0], "us-west-2") {
+		t.Fatalf("registered in etcd: %q, want one endpoint at %s in us-west-2", values, grpcAddr)
+	}
+	stopService(t, proc)
+	if values := registered(); len(values) != 0 {
+		t.Fatalf("still registered after SIGTERM: %q", values)
+	}
 
 	// A config naming a registry the binary does not link is an error
 	// naming the fix.

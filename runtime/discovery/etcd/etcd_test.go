@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -14,12 +13,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/resolver"
 
+	"github.com/govkit/govern/internal/etcdtest"
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/discovery"
 	"github.com/govkit/govern/runtime/discovery/discoverytest"
@@ -31,22 +30,14 @@ import (
 var etcdAddr string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "govern-etcd-")
+	server, err := etcdtest.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	e, err := startEtcd(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	etcdAddr = e.Clients[0].Addr().String()
+	etcdAddr = server.Addr()
 	code := m.Run()
-	e.Close()
-	<-e.Server.StopNotify()
-	os.RemoveAll(dir)
+	server.Stop()
 	if code == 0 {
 		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
@@ -54,45 +45,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startEtcd(dir string) (*embed.Etcd, error) {
-	cfg := embed.NewConfig()
-	cfg.Dir = dir
-	cfg.LogLevel = "error"
-	cp, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	pp, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", cp))
-	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", pp))
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, nil
-	case <-time.After(30 * time.Second):
-		e.Close()
-		return nil, fmt.Errorf("not ready after 30s")
-	}
 }
 
 // newClient connects to addr, reconnecting fast after a partition.
