@@ -120,6 +120,24 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// newCommittedService scaffolds opts (with its plugins run) after checking
+// that every govern package the service imports is committed: rendered
+// first without generating, which is cheap, then for real.
+func newCommittedService(t *testing.T, git, root string, opts Options) *Result {
+	t.Helper()
+	opts.NoGenerate = true
+	if _, err := NewService(t.Context(), opts); err != nil {
+		t.Fatal(err)
+	}
+	skipUnlessCommitted(t, git, root, opts.OutDir)
+	opts.Force, opts.NoGenerate = true, false
+	res, err := NewService(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // skipUnlessCommitted skips, naming them, when govern packages the
 // service imports or runs as tools are not committed yet (they are written
 // by other parts of the project); anything present must work.

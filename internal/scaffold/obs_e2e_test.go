@@ -48,15 +48,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	root, gitBin := goOnlyEnv(t)
 
 	out := filepath.Join(t.TempDir(), "payment")
-	opts := Options{Name: "payment", OutDir: out, GovernPath: root, HTTP: true, Tier: "gold", NoGenerate: true}
-	if _, err := NewService(t.Context(), opts); err != nil {
-		t.Fatal(err)
-	}
-	skipUnlessCommitted(t, gitBin, root, out)
-	opts.Force, opts.NoGenerate = true, false
-	if _, err := NewService(t.Context(), opts); err != nil {
-		t.Fatal(err)
-	}
+	newCommittedService(t, gitBin, root, Options{Name: "payment", OutDir: out, GovernPath: root, HTTP: true, Tier: "gold"})
 	injectStoreFault(t, out)
 	bin := filepath.Join(out, "bin", "payment")
 	goCmd(t, out, "build", "-o", bin, "./cmd/payment")

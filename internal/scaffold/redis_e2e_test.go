@@ -29,15 +29,7 @@ func TestRedisClusterScaffold(t *testing.T) {
 	root, gitBin := goOnlyEnv(t)
 
 	out := filepath.Join(t.TempDir(), "ledger")
-	opts := Options{Name: "ledger", OutDir: out, GovernPath: root, HTTP: true, Redis: true, NoGenerate: true}
-	if _, err := NewService(t.Context(), opts); err != nil {
-		t.Fatal(err)
-	}
-	skipUnlessCommitted(t, gitBin, root, out)
-	opts.Force, opts.NoGenerate = true, false
-	if _, err := NewService(t.Context(), opts); err != nil {
-		t.Fatal(err)
-	}
+	newCommittedService(t, gitBin, root, Options{Name: "ledger", OutDir: out, GovernPath: root, HTTP: true, Redis: true})
 	bin := filepath.Join(out, "bin", "ledger")
 	goCmd(t, out, "build", "-o", bin, "./cmd/ledger")
 
