@@ -71,17 +71,20 @@ type Rule struct {
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
-// Generate renders plan's rules: a recording group and an alerting group
-// named after the service. The plan must come from slo.NewPlan without
-// errors.
+// Generate renders plan's rules as one group named after the service:
+// the recording rules first, then the alerts that read them. Prometheus
+// evaluates the rules of a group in order and groups independently of
+// each other, so in one group every alert sees the series recorded in the
+// same evaluation; in two groups an alert could read the previous
+// evaluation's recording, firing one interval late. The plan must come
+// from slo.NewPlan without errors.
 func Generate(plan *slo.Plan) *File {
 	if len(plan.Methods) == 0 {
 		return &File{}
 	}
 	g := generator{plan: plan, sel: "grpc_service=" + strconv.Quote(plan.Service)}
 	return &File{Groups: []Group{
-		{Name: "govern:" + plan.Service + ":recording", Rules: g.recording()},
-		{Name: "govern:" + plan.Service + ":alerts", Rules: g.alerts()},
+		{Name: "govern:" + plan.Service, Rules: append(g.recording(), g.alerts()...)},
 	}}
 }
 

@@ -14,10 +14,9 @@ func ExampleGenerate() {
 	for _, g := range rules.Groups {
 		fmt.Println(g.Name, len(g.Rules), "rules")
 	}
-	fmt.Println(rules.Groups[1].Rules[4].Expr)
+	fmt.Println(rules.Groups[0].Rules[9+4].Expr) // the fifth alert, after 9 recording rules
 	// Output:
-	// govern:shop.v1.CheckoutService:recording 9 rules
-	// govern:shop.v1.CheckoutService:alerts 19 rules
+	// govern:shop.v1.CheckoutService 28 rules
 	// govern:grpc_server_error_ratio:rate1h{grpc_service="shop.v1.CheckoutService",grpc_method="Pay"} > 0.0144
 	// and
 	// govern:grpc_server_error_ratio:rate5m{grpc_service="shop.v1.CheckoutService",grpc_method="Pay"} > 0.0144
