@@ -98,23 +98,15 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledG
 // Run loads the packages, finds the services and audits each.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	start := time.Now()
-	if cfg.Dir == "" {
-		cfg.Dir = "."
-	}
-	if len(cfg.Patterns) == 0 {
-		cfg.Patterns = []string{"./..."}
-	}
+	cfg = withDefaults(cfg)
 	say := func(format string, args ...any) {
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, "audit: "+format+"\n", args...)
 		}
 	}
 	say("loading %s", strings.Join(cfg.Patterns, " "))
-	pkgs, err := packages.Load(&packages.Config{Context: ctx, Mode: loadMode, Dir: cfg.Dir, Env: cfg.Env}, cfg.Patterns...)
+	pkgs, err := load(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("load packages: %w", err)
-	}
-	if err := checkPatterns(cfg, pkgs); err != nil {
 		return nil, err
 	}
 	byID := make(map[string]*packages.Package, len(pkgs))

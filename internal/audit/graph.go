@@ -85,15 +85,10 @@ func (g *Graph) Problems() []string {
 // config.yaml nearest to the main package (its directory or a parent,
 // up to its module root).
 func BuildGraph(ctx context.Context, cfg Config) (*Graph, error) {
-	if cfg.Dir == "" {
-		cfg.Dir = "."
-	}
-	if len(cfg.Patterns) == 0 {
-		cfg.Patterns = []string{"./..."}
-	}
-	pkgs, err := packages.Load(&packages.Config{Context: ctx, Mode: loadMode, Dir: cfg.Dir, Env: cfg.Env}, cfg.Patterns...)
+	cfg = withDefaults(cfg)
+	pkgs, err := load(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("load packages: %w", err)
+		return nil, err
 	}
 	byID := make(map[string]*packages.Package, len(pkgs))
 	for _, p := range pkgs {
@@ -137,6 +132,9 @@ func BuildGraph(ctx context.Context, cfg Config) (*Graph, error) {
 			s.declared = ups
 		}
 		services = append(services, s)
+	}
+	if len(services) == 0 {
+		return nil, noServices(cfg, len(pkgs), nil)
 	}
 
 	g := &Graph{}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,31 @@ import (
 // package or the packages matched hold no service: an audit of nothing is
 // a mistake (a wrong directory, a nested module), never a clean result.
 var ErrNothingToAudit = errors.New("nothing to audit")
+
+// withDefaults fills in what an empty Config means: the current
+// directory, ./... .
+func withDefaults(cfg Config) Config {
+	if cfg.Dir == "" {
+		cfg.Dir = "."
+	}
+	if len(cfg.Patterns) == 0 {
+		cfg.Patterns = []string{"./..."}
+	}
+	return cfg
+}
+
+// load loads cfg's packages, failing when a pattern matched nothing: what
+// audit and audit --graph read.
+func load(ctx context.Context, cfg Config) ([]*packages.Package, error) {
+	pkgs, err := packages.Load(&packages.Config{Context: ctx, Mode: loadMode, Dir: cfg.Dir, Env: cfg.Env}, cfg.Patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("load packages: %w", err)
+	}
+	if err := checkPatterns(cfg, pkgs); err != nil {
+		return nil, err
+	}
+	return pkgs, nil
+}
 
 // checkPatterns fails when a pattern matched no package, naming it with
 // go's reason and the nested modules under cfg.Dir that --dir reaches.

@@ -78,22 +78,29 @@ func TestNothingMatchedIsAnError(t *testing.T) {
 			want:     []string{"./lib/... matched", "but no service"},
 		},
 	}
+	// audit and audit --graph read the same packages the same way.
+	commands := map[string]func(Config) (any, error){
+		"audit": func(cfg Config) (any, error) { return Run(t.Context(), cfg) },
+		"graph": func(cfg Config) (any, error) { return BuildGraph(t.Context(), cfg) },
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			report, err := Run(t.Context(), Config{Dir: tt.dir, Patterns: tt.patterns, Env: env})
-			if !errors.Is(err, ErrNothingToAudit) {
-				t.Fatalf("Run = %+v, %v; want ErrNothingToAudit", report, err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
+		for command, run := range commands {
+			t.Run(command+"/"+tt.name, func(t *testing.T) {
+				result, err := run(Config{Dir: tt.dir, Patterns: tt.patterns, Env: env})
+				if !errors.Is(err, ErrNothingToAudit) {
+					t.Fatalf("%s = %+v, %v; want ErrNothingToAudit", command, result, err)
 				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("error names %q, which matched:\n%v", w, err)
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
 				}
-			}
-		})
+				for _, w := range tt.notWant {
+					if strings.Contains(err.Error(), w) {
+						t.Errorf("error names %q, which matched:\n%v", w, err)
+					}
+				}
+			})
+		}
 	}
 }
