@@ -234,7 +234,9 @@ func BenchmarkStartUnsampledRoot(b *testing.B) {
 
 // FuzzStartWithHeaders feeds caller-controlled trace headers to the span
 // starter: whatever a caller sends, Start must not panic and must return a
-// usable context.
+// usable context, and a gold method (sampled at 100%) has a span unless the
+// caller sent a valid trace context that is not sampled, whose decision is
+// honoured (Start then returns no span and passes the caller's context on).
 func FuzzStartWithHeaders(f *testing.F) {
 	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1", "4bf92f3577b34da6a3ce929d0e0e4736", "vendor=x")
 	f.Add("", "", "", "")
@@ -251,8 +253,11 @@ func FuzzStartWithHeaders(f *testing.F) {
 			}
 		}
 		ctx, span := mt.Start(metadata.NewIncomingContext(context.Background(), md))
-		if ctx == nil || span == nil {
-			t.Fatal("gold method returned no context or span")
+		if ctx == nil {
+			t.Fatal("no context")
+		}
+		if sc := trace.SpanContextFromContext(ctx); span == nil && (!sc.IsValid() || sc.IsSampled()) {
+			t.Fatalf("gold method got no span, and the context carries %+v: only a caller's valid, unsampled trace context may leave it without one", sc)
 		}
 		End(span, codes.OK, nil)
 	})
