@@ -32,10 +32,15 @@ type Admission struct {
 // Done records the call's outcome on the method's circuit breaker (errors
 // are classified by breaker.IsFailure, the codes errinfo.Code gives) and
 // ends the call's policy deadline, as a context.CancelFunc would.
-func (a Admission) Done(err error) {
+func (a Admission) Done(err error) { a.DoneAt(err, time.Now()) }
+
+// DoneAt is Done for a caller that has just read the clock to time the
+// call (the governed chain, the HTTP middleware): one clock read less per
+// call. now must not be earlier than the end of the call.
+func (a Admission) DoneAt(err error, now time.Time) {
 	a.permit.DoneContext(a.ctx, err)
 	if a.bounded != nil {
-		a.bounded.Release()
+		a.bounded.ReleaseAt(now)
 	}
 }
 

@@ -323,8 +323,9 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 		if r := recover(); r != nil {
 			resp, err = nil, recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
 		}
-		admission.Done(err)
-		g.finish(ctx, m, span, start, err)
+		end := time.Now()
+		admission.DoneAt(err, end)
+		g.finish(ctx, m, span, end.Sub(start), err)
 	}()
 
 	admitted, admission, err := g.admit(ctx, m, start, nil)
@@ -343,9 +344,8 @@ func (g *Governor) unary(ctx context.Context, m *method, req any, handler grpc.U
 }
 
 // finish records a finished call: metrics, span, log line.
-func (g *Governor) finish(ctx context.Context, m *method, span trace.Span, start time.Time, err error) {
+func (g *Governor) finish(ctx context.Context, m *method, span trace.Span, elapsed time.Duration, err error) {
 	code := errinfo.Code(err)
-	elapsed := time.Since(start)
 	m.series.Handled(code, elapsed)
 	tracing.End(span, code, err)
 	logging.LogCallAt(ctx, g.logger, g.codeLevel(code), m.policy.FullMethod, code, elapsed, err)
@@ -378,8 +378,9 @@ func (g *Governor) stream(srv any, ss grpc.ServerStream, m *method, handler grpc
 		if r := recover(); r != nil {
 			err = recovery.Error(ctx, g.logger, m.policy.FullMethod, r)
 		}
-		admission.Done(err)
-		g.finish(ctx, m, span, start, err)
+		end := time.Now()
+		admission.DoneAt(err, end)
+		g.finish(ctx, m, span, end.Sub(start), err)
 	}()
 
 	admitted, admission, err := g.admit(ctx, m, start, nil)

@@ -302,8 +302,9 @@ func (m *Middleware) serve(rt *route, w http.ResponseWriter, r *http.Request, ne
 			panicked = true
 		}
 		code := outcome(incoming, rec, panicked)
-		admission.Done(outcomeErrors[code])
-		m.finish(rt, rec, span, start, code)
+		end := time.Now()
+		admission.DoneAt(outcomeErrors[code], end)
+		m.finish(rt, rec, span, end.Sub(start), code)
 	}()
 	admitted, admission, err := m.governor.AdmitAt(ctx, rt.policy.FullMethod, start, r.Header)
 	if err != nil {
@@ -357,7 +358,7 @@ var outcomeErrors = func() (errs [codes.Unauthenticated + 1]error) {
 	return errs
 }()
 
-func (m *Middleware) finish(rt *route, rec *recorder, span trace.Span, start time.Time, outcome codes.Code) {
+func (m *Middleware) finish(rt *route, rec *recorder, span trace.Span, elapsed time.Duration, outcome codes.Code) {
 	code := rec.status
 	if !rec.wrote {
 		code = http.StatusOK // net/http answers 200 for a handler that writes nothing
@@ -373,7 +374,7 @@ func (m *Middleware) finish(rt *route, rec *recorder, span trace.Span, start tim
 	} else {
 		obs = rt.duration.WithLabelValues(rt.pattern, rt.method, "other")
 	}
-	obs.Observe(time.Since(start).Seconds())
+	obs.Observe(elapsed.Seconds())
 	if span != nil {
 		tracing.End(span, outcome, nil)
 	}

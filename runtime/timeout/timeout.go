@@ -167,11 +167,16 @@ func (c *Context) AfterFunc(f func()) (stop func() bool) {
 // Release ends the context (context.Canceled, or DeadlineExceeded or the
 // parent's error when those came first) and takes it off its wheel. It is
 // idempotent.
-func (c *Context) Release() {
+func (c *Context) Release() { c.ReleaseAt(time.Now()) }
+
+// ReleaseAt is Release for a caller that has just read the clock (to time
+// the call it ends): now decides whether the deadline came first, and
+// must not be earlier than the moment the call ended.
+func (c *Context) ReleaseAt(now time.Time) {
 	if c.ended.Load() {
 		return
 	}
-	err := c.expired(time.Now())
+	err := c.expired(now)
 	if err == nil {
 		c.end(context.Canceled, false)
 		return

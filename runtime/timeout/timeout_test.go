@@ -293,6 +293,24 @@ func TestRelease(t *testing.T) {
 	})
 }
 
+// ReleaseAt decides by the time it is given whether the deadline came
+// first: a call that ended past its deadline is DeadlineExceeded, one that
+// ended before it Canceled, whatever the clock says when ReleaseAt runs.
+func TestReleaseAtUsesTheGivenTime(t *testing.T) {
+	w := NewWheel()
+	start := time.Now()
+	late := w.BoundAt(context.Background(), start, time.Hour)
+	late.ReleaseAt(start.Add(2 * time.Hour))
+	if !errors.Is(late.Err(), context.DeadlineExceeded) {
+		t.Fatalf("released after its deadline: Err = %v, want DeadlineExceeded", late.Err())
+	}
+	early := w.BoundAt(context.Background(), start.Add(-time.Hour), 30*time.Minute)
+	early.ReleaseAt(start.Add(-45 * time.Minute))
+	if !errors.Is(early.Err(), context.Canceled) {
+		t.Fatalf("released before its deadline: Err = %v, want Canceled", early.Err())
+	}
+}
+
 func TestBoundAtUsesTheGivenStart(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	bounded := NewWheel().BoundAt(context.Background(), start, time.Minute)
