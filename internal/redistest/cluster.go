@@ -140,14 +140,20 @@ func (c *Cluster) warm(ctx context.Context) error {
 }
 
 func (n *ClusterNode) start() error {
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--protected-mode", "no",
+	return n.startWith(
 		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 		"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
 		// A replica may always take over, however long it was cut off:
 		// tests kill primaries on purpose.
-		"--cluster-replica-validity-factor", "0",
-		"--dir", n.dir, "--logfile", "redis.log", "--save", "", "--appendonly", "no", "--daemonize", "no")
+		"--cluster-replica-validity-factor", "0")
+}
+
+// startWith starts the node's redis-server with the common flags (its
+// port, loopback, its directory, no persistence) and extra.
+func (n *ClusterNode) startWith(extra ...string) error {
+	args := append([]string{"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--protected-mode", "no",
+		"--dir", n.dir, "--logfile", "redis.log", "--save", "", "--appendonly", "no", "--daemonize", "no"}, extra...)
+	cmd := exec.Command("redis-server", args...)
 	cmd.Dir = n.dir
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server on %s: %w", n.Addr, err)

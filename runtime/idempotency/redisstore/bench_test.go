@@ -15,12 +15,14 @@ import (
 )
 
 // BenchmarkClaimFinish times one claim and one finish of a new key (the
-// two round trips of a first call) on a single Redis and on the Redis
-// Cluster, in the same run, and on the cluster with one replica
-// acknowledgement beside a plain PING to a primary.
+// two round trips of a first call) on a single Redis, on a single Redis
+// with one replica (the replication work a cluster's primaries do too) and
+// on the Redis Cluster, in the same run, and on the cluster with one
+// replica acknowledgement beside a plain PING to a primary.
 func BenchmarkClaimFinish(b *testing.B) {
 	c := cluster.Get(b)
 	single := redistest.Client(b)
+	replicated := redistest.StartReplicated(b)
 	clusterClient := c.Client(b)
 	prefix := fmt.Sprintf("govern-bench:%d:", time.Now().UnixNano())
 	stores := []struct {
@@ -29,6 +31,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 		opts   []redisstore.Option
 	}{
 		{"single", single, nil},
+		{"single+replica", replicated, nil},
 		{"cluster", clusterClient, nil},
 		{"cluster-acks=1", clusterClient, []redisstore.Option{redisstore.WithReplicaAcks(1, time.Second)}},
 	}
