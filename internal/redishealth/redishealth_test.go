@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/internal/redistest"
 )
 

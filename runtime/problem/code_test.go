@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 	"github.com/govkit/govern/runtime/errinfo"
 )
 
