@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/reflection"
@@ -25,9 +24,8 @@ import (
 	"github.com/govkit/govern/runtime/governance"
 	"github.com/govkit/govern/runtime/health"
 	"github.com/govkit/govern/runtime/idempotency"
-	"github.com/govkit/govern/runtime/idempotency/redisstore"
 	"github.com/govkit/govern/runtime/metrics"
-	"github.com/govkit/govern/runtime/ratelimit/redislimit"
+	"github.com/govkit/govern/runtime/redisstores"
 	"github.com/govkit/govern/runtime/serve"
 	"github.com/govkit/govern/runtime/tracing/otlp"
 )
@@ -82,28 +80,20 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	var store idempotency.Store
 	if cfg.RedisAddr != "" {
 		// One address is a Redis; several (a,b,c) are the seed nodes of a
-		// Redis Cluster. ContextTimeoutEnabled lets call deadlines and the
-		// idempotency claim timeout bound Redis reads, so a hanging Redis
-		// is a clear 503.
-		rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.RedisAddr, ","), ContextTimeoutEnabled: true})
-		a.closers = append(a.closers, rdb.Close)
-		redisStore, err := redisstore.New(rdb, redisstore.WithKeyPrefix("govern:"+cfg.Service+":"), redisstore.WithRegisterer(labelled))
+		// Redis Cluster: idempotency records and distributed limits there,
+		// readiness following the idempotency store (runtime/redisstores).
+		stores, err := redisstores.Open(redisstores.Config{
+			Addrs:      strings.Split(cfg.RedisAddr, ","),
+			KeyPrefix:  "govern:" + cfg.Service + ":",
+			Registerer: labelled,
+		})
 		if err != nil {
 			return nil, err
 		}
-		store = redisStore
-		limitStore, err := redislimit.New(rdb, redislimit.WithRegisterer(labelled))
-		if err != nil {
-			return nil, err
-		}
-		govOpts = append(govOpts, governance.WithRateLimitStore(limitStore))
-		// The rate-limit store's probe only sets its state gauge: its
-		// limiters count locally while Redis is away.
-		ready := func(ctx context.Context) error {
-			_ = limitStore.Ready(ctx)
-			return redisStore.Ready(ctx)
-		}
-		if err := a.checks.Register("redis", ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
+		a.closers = append(a.closers, stores.Close)
+		store = stores.Idempotency
+		govOpts = append(govOpts, governance.WithRateLimitStore(stores.RateLimit))
+		if err := a.checks.Register("redis", stores.Ready, health.AsDatabase(), health.WithTimeout(time.Second)); err != nil {
 			return nil, err
 		}
 		if err := a.checks.Register("orders", a.store.Ping, health.WithTimeout(time.Second)); err != nil {

@@ -211,9 +211,18 @@ func goCmd(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
+// startService starts a scaffolded proto-first service with its
+// config.yaml and args.
 func startService(t *testing.T, dir, bin string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-config", "config.yaml"}, args...)...)
+	return startProcess(t, dir, bin, append([]string{"-config", "config.yaml"}, args...)...)
+}
+
+// startProcess starts bin in dir with args, logs its stderr into the
+// test's output, and kills it at cleanup.
+func startProcess(t *testing.T, dir, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -1,9 +1,9 @@
 package scaffold
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/govkit/govern/internal/redistest"
 )
 
 // userService replaces the scaffolded stubs, as a user does: CreateOrder
@@ -57,10 +59,11 @@ func (s *Service) GetOrder(ctx context.Context, req api.GetOrderRequestObject) (
 }
 `
 
-// TestOpenAPIEndToEnd scaffolds an HTTP-first service from
+// TestOpenAPIEndToEnd scaffolds an HTTP-first service (with --redis) from
 // examples/httporders/api.yaml, runs its own tests, replaces its stubs with
 // code, builds and starts it, and drives every governance behaviour over
-// real HTTP; then regenerates and checks that only generated files change.
+// real HTTP; runs two replicas sharing the test Redis; then regenerates and
+// checks that only generated files change.
 func TestOpenAPIEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs a generated service")
@@ -74,7 +77,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	t.Setenv("GOFLAGS", "-mod=readonly -buildvcs=false")
 	out := filepath.Join(t.TempDir(), "orders")
 	res, err := NewService(t.Context(), Options{Name: "orders", Module: "example.com/orders", OutDir: out, GovernPath: root,
-		FromOpenAPI: filepath.Join(root, "examples", "httporders", "api.yaml")})
+		FromOpenAPI: filepath.Join(root, "examples", "httporders", "api.yaml"), Redis: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,21 +96,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	bin := filepath.Join(out, "bin", "orders")
 	goCmd(t, out, "build", "-o", bin, "./cmd/orders")
 	addr, adminAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "-addr", addr, "-admin-addr", adminAddr)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			t.Log("service:", sc.Text())
-		}
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	startProcess(t, out, bin, "-addr", addr, "-admin-addr", adminAddr)
 	waitOK(t, "http://"+adminAddr+"/readyz")
 	base := "http://" + addr
 
@@ -229,6 +218,8 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 		t.Errorf("metrics do not label by template:\n%s", metrics)
 	}
 
+	replicasShareRedis(t, bin)
+
 	// generate rewrites the generated package only.
 	svc := filepath.Join(out, "internal", "service", "service.go")
 	gen := filepath.Join(out, "internal", "api", "govern.gen.go")
@@ -247,5 +238,54 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(svc); string(got) != userService {
 		t.Error("generate touched the user's service.go")
+	}
+}
+
+// replicasShareRedis starts two replicas of the built OpenAPI service with
+// -redis-addr on the test Redis: a key answered by the first is replayed
+// by the second, which never runs its handler for it, and readiness and
+// the store gauges follow Redis.
+func replicasShareRedis(t *testing.T, bin string) {
+	redisAddr := redistest.RequireAddr(t)
+	var bases, admins []string
+	for range 2 {
+		addr, adminAddr := freeAddr(t), freeAddr(t)
+		startProcess(t, filepath.Dir(bin), bin, "-addr", addr, "-admin-addr", adminAddr, "-redis-addr", redisAddr)
+		bases, admins = append(bases, "http://"+addr), append(admins, adminAddr)
+	}
+	for _, admin := range admins {
+		waitOK(t, "http://"+admin+"/readyz")
+	}
+	post := func(base, key, body string) (int, string) {
+		req, _ := http.NewRequest("POST", base+"/orders", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	key := fmt.Sprintf("shared-%d", time.Now().UnixNano())
+	order := `{"client_id":"c9","order":{"sn":"S-1"}}`
+	status, first := post(bases[0], key, order)
+	if status != http.StatusCreated || !strings.Contains(first, `"run-1"`) {
+		t.Fatalf("replica 1: %d %s, want 201 run-1", status, first)
+	}
+	if status, again := post(bases[1], key, order); status != http.StatusCreated || again != first {
+		t.Fatalf("replica 2 answered %d %s for the key replica 1 ran, want its replay %s", status, again, first)
+	}
+	// Had replica 2 run the handler for key, this would be its run 2.
+	if status, own := post(bases[1], key+"-2", order); status != http.StatusCreated || !strings.Contains(own, `"run-1"`) {
+		t.Fatalf("replica 2's first own run: %d %s, want run-1 (it must not have run for the shared key)", status, own)
+	}
+	scrape := get(t, "http://"+admins[1]+"/debug/metrics")
+	if want := `govern_idempotency_store_state{service="orders",env="dev",region="local",state="available"} 1`; !strings.Contains(scrape, want) {
+		t.Errorf("/debug/metrics lacks %s:\n%s", want, grepLines(scrape, "_store_state"))
+	}
+	if verbose := get(t, "http://"+admins[1]+"/readyz?verbose"); !strings.Contains(verbose, "redis") {
+		t.Errorf("/readyz?verbose does not show the redis check:\n%s", verbose)
 	}
 }
