@@ -214,6 +214,11 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// The field guide's PR check works on an HTTP-first service too:
+	// service, env and region come first, as on a proto-first one.
+	if !bytes.Contains(metrics, []byte(`http_request_duration_seconds_count{service="orders",env="dev",region="local"`)) {
+		t.Errorf("grep 'http_request_duration_seconds_count{service=\"orders\"' finds nothing:\n%s", grepLines(string(metrics), "http_request_duration_seconds_count"))
+	}
 	if !bytes.Contains(metrics, []byte(`route="/orders/{id}"`)) || bytes.Contains(metrics, []byte(`route="/orders/slow"`)) {
 		t.Errorf("metrics do not label by template:\n%s", metrics)
 	}
