@@ -127,12 +127,19 @@ func (l limiter) Limit(context.Context) error {
 func newLimiter() *rate.Limiter { return rate.NewLimiter(1e12, 1<<30) }
 
 // governChain is the governed chain, built from the policy table.
-func governChain(b *testing.B) grpc.UnaryServerInterceptor {
+func governChain(b *testing.B) grpc.UnaryServerInterceptor { return governChainTraced(b, true) }
+
+// governChainTraced is governChain with or without its tracer provider
+// (without: no spans, sampled or not).
+func governChainTraced(b *testing.B, traced bool) grpc.UnaryServerInterceptor {
 	table := benchTable()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(table)))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	g, err := governance.New(table, governance.WithService("bench", "bench", "local"),
-		governance.WithLogger(logging.New(io.Discard, slog.LevelInfo)), governance.WithTracerProvider(tp))
+	opts := []governance.Option{governance.WithService("bench", "bench", "local"), governance.WithLogger(logging.New(io.Discard, slog.LevelInfo))}
+	if traced {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tracing.NewSampler(table)))
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		opts = append(opts, governance.WithTracerProvider(tp))
+	}
+	g, err := governance.New(table, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,7 +151,11 @@ func governChain(b *testing.B) grpc.UnaryServerInterceptor {
 // histogram), an OTel span, the ratelimit interceptor over x/time/rate,
 // gobreaker v2 and a context.WithTimeout deadline (v2's timeout package is
 // client-side only).
-func middlewareChain(b *testing.B) grpc.UnaryServerInterceptor {
+func middlewareChain(b *testing.B) grpc.UnaryServerInterceptor { return middlewareChainTraced(b, true) }
+
+// middlewareChainTraced is middlewareChain with or without its span
+// interceptor.
+func middlewareChainTraced(b *testing.B, traced bool) grpc.UnaryServerInterceptor {
 	reg := prometheus.NewRegistry()
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	reg.MustRegister(metrics)
@@ -154,10 +165,14 @@ func middlewareChain(b *testing.B) grpc.UnaryServerInterceptor {
 			return c.Requests >= 20 && float64(c.TotalFailures) >= 0.5*float64(c.Requests)
 		},
 	})
-	return chain(
+	interceptors := []grpc.UnaryServerInterceptor{
 		mwrecovery.UnaryServerInterceptor(),
 		metrics.UnaryServerInterceptor(),
-		spanInterceptor(competitorTracerProvider(b)),
+	}
+	if traced {
+		interceptors = append(interceptors, spanInterceptor(competitorTracerProvider(b)))
+	}
+	return chain(append(interceptors,
 		mwratelimit.UnaryServerInterceptor(limiter{newLimiter()}),
 		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			resp, err := cb.Execute(func() (any, error) { return h(ctx, req) })
@@ -171,7 +186,7 @@ func middlewareChain(b *testing.B) grpc.UnaryServerInterceptor {
 			defer cancel()
 			return h(ctx, req)
 		},
-	)
+	)...)
 }
 
 // goZeroChain is the same work from go-zero's parts, composed the way
@@ -277,6 +292,27 @@ func BenchmarkUnaryChain(b *testing.B) {
 		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChain(b)) })
 		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
 		b.Run(hd.name+"/go-zero", func(b *testing.B) { run(b, goZeroChain(b)) })
+	}
+}
+
+// BenchmarkUnaryChainUntraced is BenchmarkUnaryChain without tracing in
+// either chain: the chain issue 11's target names (limit + breaker +
+// timeout + metrics + recovery), so the ratio is not diluted by the span
+// work both chains share.
+func BenchmarkUnaryChainUntraced(b *testing.B) {
+	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+	ctx := context.Background()
+	for _, hd := range handlers {
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := call(ctx, "req", info, hd.h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChainTraced(b, false)) })
+		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChainTraced(b, false)) })
 	}
 }
 
