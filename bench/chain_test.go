@@ -269,21 +269,24 @@ func goZeroChain(b *testing.B) grpc.UnaryServerInterceptor {
 	)
 }
 
+// callLoop calls h through call on ctx, b.N times, reporting allocations.
+func callLoop(b *testing.B, ctx context.Context, call grpc.UnaryServerInterceptor, h grpc.UnaryHandler) {
+	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := call(ctx, "req", info, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkUnaryChain: a bare handler call, then the same call through each
 // chain, in process, with a handler that ignores its context and one that
 // selects on ctx.Done. Added cost = chain - bare.
 func BenchmarkUnaryChain(b *testing.B) {
-	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
 	ctx := context.Background()
 	for _, hd := range handlers {
-		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := call(ctx, "req", info, hd.h); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) { callLoop(b, ctx, call, hd.h) }
 		b.Run(hd.name+"/bare", func(b *testing.B) {
 			run(b, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 				return h(ctx, req)
@@ -300,17 +303,9 @@ func BenchmarkUnaryChain(b *testing.B) {
 // timeout + metrics + recovery), so the ratio is not diluted by the span
 // work both chains share.
 func BenchmarkUnaryChainUntraced(b *testing.B) {
-	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
 	ctx := context.Background()
 	for _, hd := range handlers {
-		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := call(ctx, "req", info, hd.h); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) { callLoop(b, ctx, call, hd.h) }
 		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChainTraced(b, false)) })
 		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChainTraced(b, false)) })
 	}
@@ -320,18 +315,10 @@ func BenchmarkUnaryChainUntraced(b *testing.B) {
 // context grpc-go gives a handler: cancelable (the stream's), which every
 // deadline implementation must watch.
 func BenchmarkUnaryChainCancelableParent(b *testing.B) {
-	info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	for _, hd := range handlers {
-		run := func(b *testing.B, call grpc.UnaryServerInterceptor) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := call(ctx, "req", info, hd.h); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+		run := func(b *testing.B, call grpc.UnaryServerInterceptor) { callLoop(b, ctx, call, hd.h) }
 		b.Run(hd.name+"/govern", func(b *testing.B) { run(b, governChain(b)) })
 		b.Run(hd.name+"/grpc-middleware-v2", func(b *testing.B) { run(b, middlewareChain(b)) })
 	}
