@@ -7,7 +7,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,15 +71,8 @@ func NewOpenAPIService(opts Options) (*Result, error) {
 		files = append(files, File{Path: apiDir + "/" + name, Content: content})
 	}
 	if !opts.Force {
-		var existing []string
-		for _, f := range files {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err == nil {
-				existing = append(existing, f.Path)
-			}
-		}
-		if len(existing) > 0 {
-			return nil, fmt.Errorf("refusing to overwrite %d existing file(s) in %s (%s): pass --force to replace them, choose another --out, or run `govscaffold generate` to refresh only generated code: %w",
-				len(existing), dir, strings.Join(existing, ", "), fs.ErrExist)
+		if err := refuseOverwrite(dir, files); err != nil {
+			return nil, err
 		}
 	}
 	res := &Result{Dir: dir}

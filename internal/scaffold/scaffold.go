@@ -99,15 +99,8 @@ func NewService(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if !opts.Force {
-		var existing []string
-		for _, f := range files {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err == nil {
-				existing = append(existing, f.Path)
-			}
-		}
-		if len(existing) > 0 {
-			return nil, fmt.Errorf("refusing to overwrite %d existing file(s) in %s (%s): pass --force to replace them, choose another --out, or run `govscaffold generate` to refresh only generated code: %w",
-				len(existing), dir, strings.Join(existing, ", "), fs.ErrExist)
+		if err := refuseOverwrite(dir, files); err != nil {
+			return nil, err
 		}
 	}
 	res := &Result{Dir: dir}
@@ -388,4 +381,20 @@ func outputDirs(opts Options) (dir, templateDir string) {
 		}
 	}
 	return dir, templateDir
+}
+
+// refuseOverwrite fails, naming them, when files already exist under dir:
+// a scaffold never replaces a user's files without --force.
+func refuseOverwrite(dir string, files []File) error {
+	var existing []string
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err == nil {
+			existing = append(existing, f.Path)
+		}
+	}
+	if len(existing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("refusing to overwrite %d existing file(s) in %s (%s): pass --force to replace them, choose another --out, or run `govscaffold generate` to refresh only generated code: %w",
+		len(existing), dir, strings.Join(existing, ", "), fs.ErrExist)
 }
