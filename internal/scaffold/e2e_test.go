@@ -222,6 +222,15 @@ func startService(t *testing.T, dir, bin string, args ...string) *exec.Cmd {
 // test's output, and kills it at cleanup.
 func startProcess(t *testing.T, dir, bin string, args ...string) *exec.Cmd {
 	t.Helper()
+	cmd, _ := startReading(t, dir, bin, func(line string) { t.Log("service:", line) }, args...)
+	return cmd
+}
+
+// startReading starts bin in dir with args, hands each line it writes to
+// stderr to onLine, and kills it at cleanup. The channel closes when
+// stderr does (the process exited).
+func startReading(t *testing.T, dir, bin string, onLine func(string), args ...string) (*exec.Cmd, <-chan struct{}) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
@@ -231,14 +240,17 @@ func startProcess(t *testing.T, dir, bin string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			t.Log("service:", sc.Text())
+			onLine(sc.Text())
 		}
 	}()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
+	return cmd, done
 }
 
 func stopService(t *testing.T, cmd *exec.Cmd) {

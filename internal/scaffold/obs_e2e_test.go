@@ -3,7 +3,6 @@
 package scaffold
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -190,29 +189,13 @@ func TestObservabilityEndToEnd(t *testing.T) {
 // a function giving the lines it wrote to stderr so far.
 func startCapturing(t *testing.T, dir, bin string, args ...string) (*exec.Cmd, func() []string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-config", "config.yaml"}, args...)...)
-	cmd.Dir = dir
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var lines []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, done := startReading(t, dir, bin, func(line string) {
+		mu.Lock()
+		lines = append(lines, line)
+		mu.Unlock()
+	}, append([]string{"-config", "config.yaml"}, args...)...)
 	return cmd, func() []string {
 		<-done // stderr closes when the process exits
 		mu.Lock()
