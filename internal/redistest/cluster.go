@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/govkit/govern/internal/tooltest"
 )
 
 // ClusterNodeTimeout is the cluster-node-timeout of test clusters: a
@@ -298,13 +299,13 @@ func (c *Cluster) healthy(ctx context.Context) error {
 		if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(len(nodes))) {
 			return fmt.Errorf("%s: %s", n.Addr, strings.Join(strings.Fields(info)[:3], " "))
 		}
-		out, err = exec.CommandContext(ctx, "redis-cli", "-p", strconv.Itoa(n.port), "info", "replication").Output()
+		repl, err := c.replicationInfo(ctx, n)
 		if err != nil {
-			return fmt.Errorf("info replication on %s: %w", n.Addr, err)
+			return err
 		}
-		if bytes.Contains(out, []byte("role:master")) {
+		if repl["role"] == "master" {
 			primaries++
-			if !bytes.Contains(out, []byte("connected_slaves:1")) || !bytes.Contains(out, []byte("state=online")) {
+			if repl["connected_slaves"] != "1" || replicaAckedOffset(repl) < 0 {
 				return fmt.Errorf("primary %s has no replica online", n.Addr)
 			}
 		}
@@ -422,11 +423,7 @@ func (s *SharedCluster) Get(tb testing.TB) *Cluster {
 	tb.Helper()
 	s.once.Do(func() { s.cluster, s.err = StartCluster() })
 	if s.err != nil {
-		msg := "Redis Cluster for the test could not start: " + s.err.Error()
-		if os.Getenv("CI") != "" {
-			tb.Fatal(msg + "; CI requires it")
-		}
-		tb.Skip(msg)
+		tooltest.SkipOrFail(tb, "Redis Cluster for the test could not start: %v", s.err)
 	}
 	return s.cluster
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/govkit/govern/internal/tooltest"
 )
 
 // StartReplicated starts a Redis primary with one replica (two
@@ -25,11 +27,7 @@ func StartReplicated(tb testing.TB) *redis.Client {
 	tb.Helper()
 	fail := func(err error) {
 		tb.Helper()
-		msg := "Redis primary and replica for the test could not start: " + err.Error()
-		if os.Getenv("CI") != "" {
-			tb.Fatal(msg + "; CI requires it")
-		}
-		tb.Skip(msg)
+		tooltest.SkipOrFail(tb, "Redis primary and replica for the test could not start: %v", err)
 	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		fail(fmt.Errorf("redis-server not found (install it with `apt-get install -y redis-server`): %w", err))
