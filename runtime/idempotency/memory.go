@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"sync"
@@ -122,6 +123,9 @@ func (s *MemoryStore) Claim(_ context.Context, key Key, claim Record, lease time
 	i, ok := sh.index[key]
 	if ok {
 		if sl := &sh.slots[i]; sl.expires > now {
+			if sl.rec.State == StateInFlight && sl.rec.Owner == claim.Owner {
+				return Record{}, true, nil
+			}
 			return sl.rec, false, nil
 		}
 		// Expired: the claim takes over the record's own slot.
@@ -173,6 +177,19 @@ func (sh *memoryShard) held(key Key, owner Owner, now int64) *memorySlot {
 	return sl
 }
 
+// finishedAs reports whether key holds the live result owner stored with
+// the same content as result: a repeated Finish.
+func (sh *memoryShard) finishedAs(key Key, owner Owner, result *Record, now int64) bool {
+	i, ok := sh.index[key]
+	if !ok {
+		return false
+	}
+	r := &sh.slots[i].rec
+	return sh.slots[i].expires > now && r.State == StateFinished && r.Owner == owner &&
+		r.Fingerprint == result.Fingerprint && r.Code == result.Code && r.ResponseType == result.ResponseType &&
+		bytes.Equal(r.Payload, result.Payload)
+}
+
 // Finish implements Store.
 func (s *MemoryStore) Finish(_ context.Context, key Key, owner Owner, result Record, ttl time.Duration) error {
 	now := s.nanos()
@@ -181,6 +198,9 @@ func (s *MemoryStore) Finish(_ context.Context, key Key, owner Owner, result Rec
 	defer sh.mu.Unlock()
 	sl := sh.held(key, owner, now)
 	if sl == nil {
+		if sh.finishedAs(key, owner, &result, now) {
+			return nil
+		}
 		return ErrNotOwner
 	}
 	result.State = StateFinished

@@ -86,10 +86,18 @@ type Store interface {
 	// unless key already holds a live record. It returns claimed == true
 	// when the claim was stored, else the record that holds the key (a
 	// claim in flight or a finished result), in one round trip.
+	//
+	// A key that already holds claim.Owner's own claim counts as claimed:
+	// a client library resends a command whose reply it lost (go-redis
+	// retries timeouts and dropped connections), and the resent claim must
+	// not mistake the first one for another call's, which would leave the
+	// key held by nobody until the lease ends.
 	Claim(ctx context.Context, key Key, claim Record, lease time.Duration) (existing Record, claimed bool, err error)
 	// Finish replaces owner's claim on key with result (StateFinished),
 	// kept for ttl. It returns ErrNotOwner when key no longer holds owner's
 	// claim (its lease ended and the key expired or was claimed again).
+	// Finishing again with the same owner and result returns nil, for the
+	// same reason a repeated claim succeeds.
 	Finish(ctx context.Context, key Key, owner Owner, result Record, ttl time.Duration) error
 	// Release deletes owner's claim on key so that the next call runs. It
 	// returns ErrNotOwner when key does not hold owner's claim.

@@ -107,6 +107,29 @@ func TestStoreContract(t *testing.T) {
 					t.Fatalf("claim after release: claimed=%v err=%v", claimed, err)
 				}
 			})
+			t.Run("a resent claim or finish is the owner's", func(t *testing.T) {
+				// What a client library's retry of a command whose reply
+				// was lost looks like to the store.
+				s, _ := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k5")
+				for attempt := range 2 {
+					if got, claimed, err := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute); err != nil || !claimed {
+						t.Fatalf("claim attempt %d: claimed=%v err=%v existing=%+v", attempt, claimed, err, got)
+					}
+				}
+				for attempt := range 2 {
+					if err := s.Finish(ctx, k, owner(1), finished(fp(1), "r"), time.Minute); err != nil {
+						t.Fatalf("finish attempt %d: %v", attempt, err)
+					}
+				}
+				got, claimed, err := s.Claim(ctx, k, inFlight(owner(1), fp(1)), time.Minute)
+				if err != nil || claimed || got.State != StateFinished || string(got.Payload) != "r" {
+					t.Errorf("the owner's claim after its result: claimed=%v err=%v record=%+v, want the result", claimed, err, got)
+				}
+				if err := s.Finish(ctx, k, owner(2), finished(fp(1), "r"), time.Minute); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("another owner's identical finish: %v, want ErrNotOwner", err)
+				}
+			})
 			t.Run("lease and ttl expire", func(t *testing.T) {
 				s, advance := sf.new(t)
 				k := DeriveKey("", "/s.S/M", "k3")

@@ -84,7 +84,10 @@ func newFleetWithTimeout(t *testing.T, c *redistest.Cluster, lease, timeout time
 	for range 3 {
 		client := c.Client(t, func(o *redis.ClusterOptions) {
 			o.ContextTimeoutEnabled = true
-			o.MaxRetries = -1 // a failed call fails now; the caller retries
+			// A failed call fails now and the caller retries; a
+			// ClusterClient still resends a command whose connection
+			// broke (up to MaxRedirects), which the store is safe for.
+			o.MaxRetries = -1
 			o.DialTimeout = 200 * time.Millisecond
 			o.ReadTimeout = timeout
 			o.WriteTimeout = timeout

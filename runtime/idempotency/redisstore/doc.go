@@ -6,7 +6,10 @@
 // A claim is one atomic command (SET NX PX GET) and Finish and Release are
 // owner-checked Lua scripts, each on one key: on a Redis Cluster every
 // operation runs on the primary of its key's slot, go-redis follows MOVED
-// and ASK, and nothing can fail with CROSSSLOT.
+// and ASK, and nothing can fail with CROSSSLOT. Each is safe to send again:
+// go-redis resends a command whose connection broke after Redis ran it, and
+// a resent claim finds its own claim (and counts it as claimed), a resent
+// result its own result.
 //
 // Redis replicates asynchronously: a claim the primary acknowledged and
 // then lost in a failover lets a retry on the promoted replica run the

@@ -32,11 +32,15 @@ var ErrReplicaAcks = errors.New("redis replicas did not acknowledge the idempote
 
 // finishScript replaces the caller's in-flight claim with the finished
 // record. ARGV[1] is the claim prefix (version, state, owner), ARGV[2] the
-// record, ARGV[3] the TTL in milliseconds.
+// record, ARGV[3] the TTL in milliseconds. A key that already holds exactly
+// this record answers 1: the script ran before and its reply was lost.
 var finishScript = redis.NewScript(finishSource)
 
 const finishSource = `
 local v = redis.call('GET', KEYS[1])
+if v == ARGV[2] then
+  return 1
+end
 if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
@@ -192,6 +196,11 @@ func (s *Store) Claim(ctx context.Context, key idempotency.Key, claim idempotenc
 	rec, err := decodeRecord([]byte(old))
 	if err != nil {
 		return idempotency.Record{}, false, fmt.Errorf("read idempotency record %s: %w", rkey, err)
+	}
+	if rec.State == idempotency.StateInFlight && rec.Owner == claim.Owner {
+		// This claim, sent again by go-redis after its first reply was
+		// lost (a timeout, a dropped connection): the key is ours.
+		return idempotency.Record{}, true, nil
 	}
 	return rec, false, nil
 }
