@@ -30,10 +30,24 @@ const ClusterNodeTimeout = 1000 * time.Millisecond
 // on free ports in a temporary directory, joined by
 // `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`.
 type Cluster struct {
-	dir   string
-	mu    sync.Mutex
-	nodes []*ClusterNode
+	dir string
+	// replicas is the number of replicas per primary: 1, or 0 for
+	// StartClusterWithoutReplicas.
+	replicas int
+	mu       sync.Mutex
+	nodes    []*ClusterNode
 }
+
+// CPUsEnv names the environment variable that, when set to a CPU list
+// (taskset's --cpu-list, e.g. "1"), runs every redis-server this package
+// starts on those CPUs. A benchmark run with `taskset --cpu-list 0` beside
+// GOVERN_REDIS_CPUS=1 keeps the Redis processes and the client off each
+// other's core, as separate hosts would, which a 2-core machine otherwise
+// cannot.
+const CPUsEnv = "GOVERN_REDIS_CPUS"
+
+// clusterPrimaries is the number of primaries of every test cluster.
+const clusterPrimaries = 3
 
 // ClusterNode is one redis-server process of a Cluster.
 type ClusterNode struct {
@@ -57,7 +71,15 @@ func (n *ClusterNode) Alive() bool {
 // StartCluster starts a cluster under a new temporary directory and waits
 // until every node reports cluster_state:ok and every primary has its
 // replica connected. Stop it with Stop.
-func StartCluster() (*Cluster, error) {
+func StartCluster() (*Cluster, error) { return startCluster(1) }
+
+// StartClusterWithoutReplicas starts a cluster of three primaries and no
+// replica: the peer of a single Redis in a benchmark, doing the same work
+// per write, so the comparison measures what the cluster itself adds
+// (routing, slot checks, three processes) apart from replication.
+func StartClusterWithoutReplicas() (*Cluster, error) { return startCluster(0) }
+
+func startCluster(replicas int) (*Cluster, error) {
 	for _, tool := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%s not found (install it with `apt-get install -y redis-server`): %w", tool, err)
@@ -67,8 +89,8 @@ func StartCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir}
-	ports, err := freeClusterPorts(6)
+	c := &Cluster{dir: dir, replicas: replicas}
+	ports, err := freeClusterPorts(clusterPrimaries * (1 + replicas))
 	if err != nil {
 		c.Stop()
 		return nil, err
@@ -95,7 +117,7 @@ func StartCluster() (*Cluster, error) {
 			return nil, err
 		}
 	}
-	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		c.Stop()
 		return nil, fmt.Errorf("redis-cli --cluster create: %w\n%s", err, out)
@@ -121,7 +143,7 @@ func (c *Cluster) warm(ctx context.Context) error {
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
 	defer client.Close()
 	written := map[string]bool{}
-	for i := 0; len(written) < len(c.nodes)/2; i++ {
+	for i := 0; len(written) < clusterPrimaries; i++ {
 		if i == 1000 {
 			return fmt.Errorf("redis cluster in %s: 1000 keys reached only %d primaries", c.dir, len(written))
 		}
@@ -150,11 +172,19 @@ func (n *ClusterNode) start() error {
 }
 
 // startWith starts the node's redis-server with the common flags (its
-// port, loopback, its directory, no persistence) and extra.
+// port, loopback, its directory, no persistence, a replica's full sync
+// starting at once rather than after the default 5 s wait for more
+// replicas) and extra.
 func (n *ClusterNode) startWith(extra ...string) error {
 	args := append([]string{"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1", "--protected-mode", "no",
-		"--dir", n.dir, "--logfile", "redis.log", "--save", "", "--appendonly", "no", "--daemonize", "no"}, extra...)
+		"--dir", n.dir, "--logfile", "redis.log", "--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--repl-diskless-sync-delay", "0"}, extra...)
 	cmd := exec.Command("redis-server", args...)
+	if cpus := os.Getenv(CPUsEnv); cpus != "" {
+		// taskset sets the affinity and execs redis-server: the PID, and
+		// so Kill, stay the same.
+		cmd = exec.Command("taskset", append([]string{"--cpu-list", cpus, "redis-server"}, args...)...)
+	}
 	cmd.Dir = n.dir
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server on %s: %w", n.Addr, err)
@@ -305,13 +335,13 @@ func (c *Cluster) healthy(ctx context.Context) error {
 		}
 		if repl["role"] == "master" {
 			primaries++
-			if repl["connected_slaves"] != "1" || replicaAckedOffset(repl) < 0 {
+			if c.replicas > 0 && (repl["connected_slaves"] != strconv.Itoa(c.replicas) || replicaAckedOffset(repl) < 0) {
 				return fmt.Errorf("primary %s has no replica online", n.Addr)
 			}
 		}
 	}
-	if primaries != len(nodes)/2 {
-		return fmt.Errorf("%d primaries, want %d", primaries, len(nodes)/2)
+	if primaries != clusterPrimaries {
+		return fmt.Errorf("%d primaries, want %d", primaries, clusterPrimaries)
 	}
 	return nil
 }
@@ -323,6 +353,9 @@ func (c *Cluster) healthy(ctx context.Context) error {
 // kills a primary right after writing must call this first, or it tests
 // the loss of unreplicated writes, which Redis does not prevent.
 func (c *Cluster) WaitReplicated(ctx context.Context) error {
+	if c.replicas == 0 {
+		return nil
+	}
 	want := map[string]int64{} // primary addr -> master_repl_offset now
 	for _, n := range c.liveNodes() {
 		info, err := c.replicationInfo(ctx, n)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/govkit/govern/internal/tooltest"
 )
 
 var shared SharedCluster
@@ -75,6 +77,28 @@ func TestClusterFailsOverAndHeals(t *testing.T) {
 		t.Fatalf("primary of k1 after the failover: %v %v, want another node than %s", promoted, err, victim.Addr)
 	}
 	if err := c.Restart(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A cluster without replicas forms with three primaries serving every
+// slot, and writes on each need no replica.
+func TestClusterWithoutReplicas(t *testing.T) {
+	c, err := StartClusterWithoutReplicas()
+	if err != nil {
+		tooltest.SkipOrFail(t, "Redis Cluster could not start: %v", err)
+	}
+	defer c.Stop()
+	if got := len(c.Addrs()); got != 3 {
+		t.Fatalf("%d nodes, want 3 primaries", got)
+	}
+	client := c.Client(t)
+	for i := range 30 {
+		if err := client.Set(context.Background(), fmt.Sprintf("k%d", i), "v", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.WaitReplicated(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

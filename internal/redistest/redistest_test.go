@@ -1,9 +1,11 @@
 package redistest
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/govkit/govern/internal/golden" // go test ./... -update
 )
@@ -53,5 +55,21 @@ func TestClientPings(t *testing.T) {
 	c := Client(t)
 	if err := c.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// StartRedis with a replica returns a primary whose writes the replica
+// acknowledges; without one, a primary that has none.
+func TestStartRedis(t *testing.T) {
+	ctx := context.Background()
+	for replicas := range 2 {
+		client := StartRedis(t, replicas)
+		if err := client.Set(ctx, "k", "v", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := client.Wait(ctx, 1, 200*time.Millisecond).Result()
+		if err != nil || n != int64(replicas) {
+			t.Errorf("WAIT 1 with %d replicas: %d, %v", replicas, n, err)
+		}
 	}
 }

@@ -10,28 +10,36 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/govkit/govern/internal/redistest"
+	"github.com/govkit/govern/internal/tooltest"
 	"github.com/govkit/govern/runtime/idempotency"
 	"github.com/govkit/govern/runtime/idempotency/redisstore"
 )
 
 // BenchmarkClaimFinish times one claim and one finish of a new key (the
-// two round trips of a first call) on a single Redis, on a single Redis
-// with one replica (the replication work a cluster's primaries do too) and
-// on the Redis Cluster, in the same run, and on the cluster with one
-// replica acknowledgement beside a plain PING to a primary.
+// two round trips of a first call), in the same run, on two like-for-like
+// pairs started alike (internal/redistest): a single Redis and a cluster of
+// three primaries without replicas (what the cluster itself adds: routing,
+// slot checks, three processes), and a single Redis with one replica and
+// the 3+3 cluster (the same replication work per write); then on the
+// cluster with one replica acknowledgement, beside a plain PING to a
+// primary. Run with GOVERN_REDIS_CPUS (docs/redis-cluster.md) to keep the
+// Redis processes off the benchmark's core.
 func BenchmarkClaimFinish(b *testing.B) {
-	c := cluster.Get(b)
-	single := redistest.Client(b)
-	replicated := redistest.StartReplicated(b)
-	clusterClient := c.Client(b)
+	unreplicated, err := redistest.StartClusterWithoutReplicas()
+	if err != nil {
+		tooltest.SkipOrFail(b, "Redis Cluster without replicas could not start: %v", err)
+	}
+	b.Cleanup(unreplicated.Stop)
+	clusterClient := cluster.Get(b).Client(b)
 	prefix := fmt.Sprintf("govern-bench:%d:", time.Now().UnixNano())
 	stores := []struct {
 		name   string
 		client redis.UniversalClient
 		opts   []redisstore.Option
 	}{
-		{"single", single, nil},
-		{"single+replica", replicated, nil},
+		{"single", redistest.StartRedis(b, 0), nil},
+		{"cluster-no-replicas", unreplicated.Client(b), nil},
+		{"single+replica", redistest.StartRedis(b, 1), nil},
 		{"cluster", clusterClient, nil},
 		{"cluster-acks=1", clusterClient, []redisstore.Option{redisstore.WithReplicaAcks(1, time.Second)}},
 	}
