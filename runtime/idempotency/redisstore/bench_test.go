@@ -37,11 +37,11 @@ func BenchmarkClaimFinish(b *testing.B) {
 		client redis.UniversalClient
 		opts   []redisstore.Option
 	}{
-		{"single", redistest.StartRedis(b, 0), nil},
-		{"cluster-no-replicas", unreplicated.Client(b), nil},
-		{"single+replica", redistest.StartRedis(b, 1), nil},
-		{"cluster", clusterClient, nil},
-		{"cluster-acks=1", clusterClient, []redisstore.Option{redisstore.WithReplicaAcks(1, time.Second)}},
+		{"store=single", redistest.StartRedis(b, 0), nil},
+		{"store=cluster-no-replicas", unreplicated.Client(b), nil},
+		{"store=single-with-replica", redistest.StartRedis(b, 1), nil},
+		{"store=cluster", clusterClient, nil},
+		{"store=cluster-with-acks", clusterClient, []redisstore.Option{redisstore.WithReplicaAcks(1, time.Second)}},
 	}
 	ctx := context.Background()
 	for _, s := range stores {
@@ -71,7 +71,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 			}
 		})
 	}
-	b.Run("cluster-ping", func(b *testing.B) {
+	b.Run("store=cluster-ping", func(b *testing.B) {
 		node, err := clusterClient.MasterForKey(ctx, prefix)
 		if err != nil {
 			b.Fatal(err)
