@@ -3,6 +3,12 @@
 // reached, skip with a message that says how to run the test, except under
 // CI (the CI environment variable is set), where a missing Redis is a
 // failure, so a broken CI machine can never pass by skipping.
+//
+// It also starts Redis of its own for tests and benchmarks that need a
+// shape the shared one is not: a real Redis Cluster (StartCluster,
+// SharedCluster), a cluster without replicas, a primary with replicas
+// (StartRedis). Those redis-server processes run on the CPUs named by
+// GOVERN_REDIS_CPUS when it is set (see CPUsEnv).
 package redistest
 
 import (
