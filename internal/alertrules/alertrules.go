@@ -42,6 +42,7 @@ const (
 	AlertLatency          = "GovernLatencyObjectiveMissed"
 	AlertBreakerOpen      = "GovernCircuitBreakerOpen"
 	AlertIdempotencyStore = "GovernIdempotencyStoreUnavailable"
+	AlertResultLost       = "GovernIdempotencyResultLost"
 	AlertRateLimited      = "GovernRateLimitedShareHigh"
 	AlertLeaseLost        = "GovernRegistrationLeaseLost"
 )
@@ -135,7 +136,7 @@ func (g generator) alerts() []Rule {
 	rules = append(rules, g.latencyAlerts()...)
 	rules = append(rules, g.breakerAlerts()...)
 	if g.plan.HasIdempotency() {
-		rules = append(rules, g.idempotencyAlert())
+		rules = append(rules, g.idempotencyAlerts()...)
 	}
 	if g.plan.HasRateLimit() {
 		rules = append(rules, Rule{
@@ -269,24 +270,36 @@ func (g generator) breakerAlerts() []Rule {
 	return rules
 }
 
-func (g generator) idempotencyAlert() Rule {
+func (g generator) idempotencyAlerts() []Rule {
 	var full []string
 	for _, m := range g.plan.Methods {
 		if m.Policy.Idempotency != nil && !m.Policy.Streaming() {
 			full = append(full, regexp.QuoteMeta(m.Policy.FullMethod))
 		}
 	}
-	return Rule{
+	methods := strconv.Quote(strings.Join(full, "|"))
+	return []Rule{{
 		Alert: AlertIdempotencyStore,
 		Expr: fmt.Sprintf("sum by (service, env, region, grpc_method) (rate(%s{grpc_method=~%s,result=\"store_error\"}[5m])) > 0",
-			IdempotencyTotal, strconv.Quote(strings.Join(full, "|"))),
+			IdempotencyTotal, methods),
 		For:    "1m",
 		Labels: map[string]string{"severity": "page"},
 		Annotations: map[string]string{
 			"summary":     fmt.Sprintf("the idempotency store of %s is unavailable for {{ $labels.grpc_method }}", g.plan.Service),
 			"description": "Keyed calls fail with UNAVAILABLE (IDEMPOTENCY_STORE_UNAVAILABLE) because the store (Redis) cannot be reached or answers too slowly; the handler is not run, so nothing is duplicated, but the method is down. Check the store.",
 		},
-	}
+	}, {
+		// One lost result is one call a retry may run twice: no for,
+		// no threshold.
+		Alert: AlertResultLost,
+		Expr: fmt.Sprintf("sum by (service, env, region, grpc_method) (increase(%s{grpc_method=~%s,result=\"result_lost\"}[10m])) > 0",
+			IdempotencyTotal, methods),
+		Labels: map[string]string{"severity": "ticket"},
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("{{ $labels.grpc_method }} of %s ran a keyed call whose result the idempotency store never took", g.plan.Service),
+			"description": "The handler ran, but the store (Redis) did not accept its result before the claim's lease ended, so a retry of that key runs the handler again: exactly once did not hold. Find the calls in the service's log (\"result not stored before the lease ended\"), check them for duplicates, and keep the lease longer than the store's outages.",
+		},
+	}}
 }
 
 // YAML renders f as a Prometheus rule file.

@@ -16,7 +16,7 @@ func ExampleGenerate() {
 	}
 	fmt.Println(rules.Groups[0].Rules[9+4].Expr) // the fifth alert, after 9 recording rules
 	// Output:
-	// govern:shop.v1.CheckoutService 28 rules
+	// govern:shop.v1.CheckoutService 29 rules
 	// govern:grpc_server_error_ratio:rate1h{grpc_service="shop.v1.CheckoutService",grpc_method="Pay"} > 0.0144
 	// and
 	// govern:grpc_server_error_ratio:rate5m{grpc_service="shop.v1.CheckoutService",grpc_method="Pay"} > 0.0144

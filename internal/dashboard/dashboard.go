@@ -183,7 +183,7 @@ func (b builder) idempotencyPanel() *timeseries.PanelBuilder {
 	// grpc_service label.
 	sel := "grpc_method=~" + strconv.Quote(strings.Join(full, "|")) + `,env=~"$env",region=~"$region"`
 	return b.panel("Idempotency outcomes", "reqps",
-		"Keyed calls per second by outcome: executed (the handler ran), replayed (a stored result was returned), in_flight (rejected: the same key is running), key_reused (rejected: the key came with another request), missing, invalid, store_error (govern_idempotency_total).",
+		"Keyed calls per second by outcome: executed (the handler ran), replayed (a stored result was returned), in_flight (rejected: the same key is running), key_reused (rejected: the key came with another request), missing, invalid, store_error, result_lost (the handler ran but its result was never stored: a retry runs it again) (govern_idempotency_total).",
 		b.query(fmt.Sprintf("sum by (grpc_method, result) (rate(%s{%s}[$__rate_interval]))", alertrules.IdempotencyTotal, sel), "{{grpc_method}} {{result}}")).
 		Span(8)
 }

@@ -44,9 +44,13 @@ const (
 	ResultMissing    = "missing"     // rejected: a required key was absent
 	ResultInvalid    = "invalid"     // rejected: the key sent is malformed
 	ResultStoreError = "store_error" // the store failed (rejected, or run when failing open)
+	// ResultLost counts results the store did not accept before the
+	// claim's lease ended: the handler ran, but a retry after the lease
+	// runs it again. Alert on any increase: exactly once did not hold.
+	ResultLost = "result_lost"
 )
 
-var results = [...]string{ResultExecuted, ResultReplayed, ResultInFlight, ResultKeyReused, ResultMissing, ResultInvalid, ResultStoreError}
+var results = [...]string{ResultExecuted, ResultReplayed, ResultInFlight, ResultKeyReused, ResultMissing, ResultInvalid, ResultStoreError, ResultLost}
 
 const (
 	iExecuted = iota
@@ -56,6 +60,7 @@ const (
 	iMissing
 	iInvalid
 	iStoreError
+	iLost
 )
 
 // minRetryDelay keeps duplicates of a call whose owner is gone from
@@ -294,11 +299,20 @@ func (s *Server) run(ctx context.Context, ms *methodState, skey Key, claim *Reco
 			// rather than let a retry after the lease run the handler
 			// again. The caller gets its response now.
 			s.logStoreFailure(ctx, slog.LevelError, "idempotency: cannot store result yet; retrying until the lease ends", ms, ferr)
+			var last error
 			s.retryUntil(claim.Deadline.Add(ms.lease-ms.budget), unknownReleaseFirst, func() bool {
 				fctx, cancel := context.WithTimeout(base, unknownReleaseMax)
 				defer cancel()
-				err := s.store.Finish(fctx, skey, claim.Owner, result, ms.ttl)
-				return err == nil || errors.Is(err, ErrNotOwner)
+				last = s.store.Finish(fctx, skey, claim.Owner, result, ms.ttl)
+				return last == nil || errors.Is(last, ErrNotOwner)
+			}, func() {
+				// Not rate-limited like other store failures: each one
+				// is a call a retry may run again.
+				ms.counters[iLost].Inc()
+				if last == nil {
+					last = ferr
+				}
+				s.log.ErrorContext(ctx, "idempotency: result not stored before the lease ended; a retry of this key will run the handler again", "grpc_method", ms.name, "error", last)
 			})
 		}
 	}
@@ -338,21 +352,23 @@ func (s *Server) releaseUnknownClaim(ctx context.Context, skey Key, owner Owner,
 		return err == nil || errors.Is(err, ErrNotOwner)
 	}
 	if !attempt() {
-		s.retryUntil(leaseEnd, unknownReleaseFirst, attempt)
+		// Giving up is harmless: the lease ends the claim anyway.
+		s.retryUntil(leaseEnd, unknownReleaseFirst, attempt, func() {})
 	}
 }
 
 // retryUntil calls attempt from a timer (no goroutine waits in between),
 // first after delay and then with the delay doubling up to
 // unknownReleaseMax, until it returns true or the next try would come after
-// end.
-func (s *Server) retryUntil(end time.Time, delay time.Duration, attempt func() bool) {
+// end; then it calls giveUp.
+func (s *Server) retryUntil(end time.Time, delay time.Duration, attempt func() bool, giveUp func()) {
 	if s.now().Add(delay).After(end) {
+		giveUp()
 		return
 	}
 	time.AfterFunc(delay, func() {
 		if !attempt() {
-			s.retryUntil(end, min(2*delay, unknownReleaseMax), attempt)
+			s.retryUntil(end, min(2*delay, unknownReleaseMax), attempt, giveUp)
 		}
 	})
 }

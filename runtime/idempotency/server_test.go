@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -1189,4 +1190,47 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A result the store does not take before the claim's lease ends is lost:
+// the server retries it until then, and when it gives up it counts the
+// call as result_lost (and logs it, not rate-limited), because the next
+// retry of the key runs the handler again, which the test shows too.
+func TestResultLostAtLeaseEndIsCounted(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logged := func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
+	store := &faultyStore{Store: NewMemoryStore()}
+	svc := &orders{}
+	svc.behave = func(_ context.Context, n int64, _ *structpb.Struct) (*structpb.Struct, error) {
+		store.down.Store(n == 1) // the store goes away while the first run works
+		return mustStruct(t, map[string]any{"run": float64(n)}), nil
+	}
+	const lease = time.Second
+	srv := NewServer(testTable(time.Hour, lease), store, WithRegisterer(reg), WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+
+	began := time.Now()
+	if resp, err := invoke(withKey("lost"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 1.0 {
+		t.Fatalf("first call: %v %v", resp, err)
+	}
+	if got := counterValue(t, reg, methodPay, ResultLost); got != 0 {
+		t.Fatalf("result_lost = %v while the lease runs, want 0", got)
+	}
+	waitFor(t, func() bool { return counterValue(t, reg, methodPay, ResultLost) == 1 })
+	if waited := time.Since(began); waited < lease*7/10 {
+		t.Errorf("gave up after %v, before the %v lease was nearly over", waited, lease)
+	}
+	if !strings.Contains(logged(), "will run the handler again") || !strings.Contains(logged(), errStoreDown.Error()) {
+		t.Errorf("no log line for the lost result: %s", logged())
+	}
+
+	store.down.Store(false)
+	time.Sleep(time.Until(began.Add(lease + 100*time.Millisecond)))
+	if resp, err := invoke(withKey("lost"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 2.0 {
+		t.Fatalf("retry after the lease: %v %v, want the handler run again", resp, err)
+	}
+	wantRuns(t, svc, 2)
 }

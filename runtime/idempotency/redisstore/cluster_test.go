@@ -67,6 +67,7 @@ type fleet struct {
 	servers []*idempotency.Server
 	prefix  string
 	runs    sync.Map // key -> *atomic.Int64
+	history storeHistory
 	work    time.Duration
 }
 
@@ -96,9 +97,62 @@ func newFleetWithTimeout(t *testing.T, c *redistest.Cluster, lease, timeout time
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.servers = append(f.servers, idempotency.NewServer(table(lease), store, idempotency.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, nil)))))
+		f.servers = append(f.servers, idempotency.NewServer(table(lease), &recordingStore{Store: store, history: &f.history, replica: len(f.servers)},
+			idempotency.WithLogger(slog.New(slog.NewTextHandler(testLog{t}, nil)))))
 	}
 	return f
+}
+
+// storeHistory keeps every store operation of a fleet by key, so a test
+// that sees a handler run twice can print how the key got there.
+type storeHistory struct {
+	mu     sync.Mutex
+	events map[idempotency.Key][]string
+}
+
+func (h *storeHistory) add(key idempotency.Key, replica int, format string, args ...any) {
+	line := fmt.Sprintf("%s replica %d: ", time.Now().Format("15:04:05.000"), replica) + fmt.Sprintf(format, args...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.events == nil {
+		h.events = map[idempotency.Key][]string{}
+	}
+	h.events[key] = append(h.events[key], line)
+}
+
+// of returns the history of the store key of the idempotency key key.
+func (h *storeHistory) of(key string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.events[idempotency.DeriveKey("", method, key)], "\n")
+}
+
+// recordingStore is a replica's store, recording into history.
+type recordingStore struct {
+	idempotency.Store
+	history *storeHistory
+	replica int
+}
+
+func (s *recordingStore) Claim(ctx context.Context, key idempotency.Key, claim idempotency.Record, lease time.Duration) (idempotency.Record, bool, error) {
+	began := time.Now()
+	rec, claimed, err := s.Store.Claim(ctx, key, claim, lease)
+	s.history.add(key, s.replica, "claim owner %x (%v): claimed=%v err=%v held by %x state %c", claim.Owner[8:], time.Since(began).Round(time.Millisecond), claimed, err, rec.Owner[8:], rec.State)
+	return rec, claimed, err
+}
+
+func (s *recordingStore) Finish(ctx context.Context, key idempotency.Key, owner idempotency.Owner, result idempotency.Record, ttl time.Duration) error {
+	began := time.Now()
+	err := s.Store.Finish(ctx, key, owner, result, ttl)
+	s.history.add(key, s.replica, "finish owner %x (%v): err=%v", owner[8:], time.Since(began).Round(time.Millisecond), err)
+	return err
+}
+
+func (s *recordingStore) Release(ctx context.Context, key idempotency.Key, owner idempotency.Owner) error {
+	began := time.Now()
+	err := s.Store.Release(ctx, key, owner)
+	s.history.add(key, s.replica, "release owner %x (%v): err=%v", owner[8:], time.Since(began).Round(time.Millisecond), err)
+	return err
 }
 
 // handler is the service's method: it works for f.work, honouring its
@@ -114,6 +168,7 @@ func (f *fleet) handler(key string) grpc.UnaryHandler {
 		}
 		n, _ := f.runs.LoadOrStore(key, new(atomic.Int64))
 		run := n.(*atomic.Int64).Add(1)
+		f.history.add(idempotency.DeriveKey("", method, key), -1, "handler completed run %d", run)
 		return structpb.NewStruct(map[string]any{"key": key, "run": float64(run), "at": float64(time.Now().UnixNano())})
 	}
 }
@@ -208,7 +263,7 @@ func TestClusterRunsOncePerKey(t *testing.T) {
 	wg.Wait()
 	for k, key := range keys {
 		if got := f.runsOf(key); got != 1 {
-			t.Errorf("%s: handler completed %d times, want once\n%s", key, got, c.Describe(context.Background()))
+			t.Errorf("%s: handler completed %d times, want once; its store operations:\n%s\n%s", key, got, f.history.of(key), c.Describe(context.Background()))
 		}
 		for d := 1; d < duplicates; d++ {
 			if !bytes.Equal(answers[k][d], answers[k][0]) {
