@@ -17,11 +17,7 @@ import (
 
 var cluster redistest.SharedCluster
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	cluster.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(redistest.RunMain(m, &cluster, 5*time.Second)) }
 
 func TestReportErr(t *testing.T) {
 	for _, tc := range []struct {

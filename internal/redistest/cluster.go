@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/govkit/govern/internal/tooltest"
 )
@@ -529,4 +530,30 @@ func (c *Cluster) Describe(ctx context.Context) string {
 		fmt.Fprintf(&b, "log tail:\n%s\n", strings.Join(lines, "\n"))
 	}
 	return b.String()
+}
+
+// RunMain runs a test binary whose tests share cluster and returns its exit
+// code: the tests, then the cluster stopped, then, when they passed, a leak
+// check that gives goroutines settle to end. A client's pool redials a node
+// that went away from a background goroutine that wakes once a second until
+// the pool is closed, and the idempotency server retries a result or a
+// release from timers until the claim's lease ends, so a goroutine alive
+// right after the tests is not yet a leak; one alive after settle is.
+func RunMain(m *testing.M, cluster *SharedCluster, settle time.Duration) int {
+	code := m.Run()
+	cluster.Stop()
+	if code != 0 {
+		return code
+	}
+	var err error
+	for end := time.Now().Add(settle); ; time.Sleep(100 * time.Millisecond) {
+		if err = goleak.Find(); err == nil || time.Now().After(end) {
+			break
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return 0
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -32,26 +31,9 @@ import (
 // cluster is the one Redis Cluster of this test binary.
 var cluster redistest.SharedCluster
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	cluster.Stop()
-	if code == 0 {
-		// A result or release the failover cut short is retried from a
-		// timer until its claim's lease ends (30 s at most here); only what
-		// outlives that leaks.
-		var err error
-		for end := time.Now().Add(40 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
-			if err = goleak.Find(); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// A result or release the failover cut short is retried from a timer until
+// its claim's lease ends (30 s at most here); only what outlives that leaks.
+func TestMain(m *testing.M) { os.Exit(redistest.RunMain(m, &cluster, 40*time.Second)) }
 
 const method = "/govern.test.v1.Orders/Pay"
 
