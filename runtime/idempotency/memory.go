@@ -201,7 +201,19 @@ func (s *MemoryStore) Finish(_ context.Context, key Key, owner Owner, result Rec
 		if sh.finishedAs(key, owner, &result, now) {
 			return nil
 		}
-		return ErrNotOwner
+		i, ok := sh.index[key]
+		if ok && sh.slots[i].expires > now {
+			return ErrNotOwner // another call's claim or result
+		}
+		if !ok {
+			if i, ok = sh.freeSlot(s.perShard, now); !ok {
+				return ErrStoreFull
+			}
+			sh.index[key] = i
+		}
+		// The claim expired and nobody claimed the key since.
+		sl = &sh.slots[i]
+		*sl = memorySlot{key: key, used: true}
 	}
 	result.State = StateFinished
 	result.Owner = owner

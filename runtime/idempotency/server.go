@@ -291,7 +291,10 @@ func (s *Server) run(ctx context.Context, ms *methodState, skey Key, claim *Reco
 	base := context.WithoutCancel(ctx)
 	if ferr := s.store.Finish(base, skey, claim.Owner, result, ms.ttl); ferr != nil {
 		if errors.Is(ferr, ErrNotOwner) {
-			s.log.WarnContext(ctx, "idempotency: claim expired before the handler finished; result not stored, raise the lease", "grpc_method", ms.name)
+			// The lease ended before the result was stored and another
+			// call has taken the key: it runs (or ran) the handler too.
+			ms.counters[iLost].Inc()
+			s.log.ErrorContext(ctx, "idempotency: result not stored before the lease ended and another call took the key; it runs the handler again: raise the lease, or lower the timeout", "grpc_method", ms.name)
 		} else {
 			// The store failed (a Redis failover, a network blip) while
 			// the claim still holds the key: duplicates wait behind it,

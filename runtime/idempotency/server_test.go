@@ -1234,3 +1234,62 @@ func TestResultLostAtLeaseEndIsCounted(t *testing.T) {
 	}
 	wantRuns(t, svc, 2)
 }
+
+// A handler that outlives its lease (it ignores its context) while a retry
+// takes the key and runs too: its result is not stored over the other
+// call's, and it counts as result_lost. A late result on a key nobody took
+// meanwhile is stored, and the next retry replays it.
+func TestLateResult(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	svc := &orders{}
+	release := make(chan struct{})
+	svc.behave = func(_ context.Context, n int64, _ *structpb.Struct) (*structpb.Struct, error) {
+		if n == 1 {
+			<-release // ignores its context
+		}
+		return mustStruct(t, map[string]any{"run": float64(n)}), nil
+	}
+	const lease = 300 * time.Millisecond
+	srv := NewServer(testTable(time.Hour, lease), NewMemoryStore(), WithRegisterer(reg))
+	conn := startServer(t, svc, srv.UnaryServerInterceptor())
+	req := mustStruct(t, map[string]any{"amount": 1.0})
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := invoke(withKey("late"), conn, methodPay, req)
+		first <- err
+	}()
+	waitFor(t, func() bool { return svc.runs.Load() == 1 })
+	time.Sleep(lease + 50*time.Millisecond)
+	if resp, err := invoke(withKey("late"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 2.0 {
+		t.Fatalf("retry after the lease: %v %v, want a second run", resp, err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if got := counterValue(t, reg, methodPay, ResultLost); got != 1 {
+		t.Errorf("result_lost = %v, want 1 for the first run's result", got)
+	}
+	if resp, err := invoke(withKey("late"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 2.0 {
+		t.Errorf("replay: %v %v, want the second run's result", resp, err)
+	}
+
+	// Nobody takes the key while the first run is late: its result is kept.
+	svc.runs.Store(0)
+	release = make(chan struct{})
+	go func() {
+		_, err := invoke(withKey("late-alone"), conn, methodPay, req)
+		first <- err
+	}()
+	waitFor(t, func() bool { return svc.runs.Load() == 1 })
+	time.Sleep(lease + 50*time.Millisecond)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := invoke(withKey("late-alone"), conn, methodPay, req); err != nil || resp.AsMap()["run"] != 1.0 {
+		t.Errorf("retry after a late result on a free key: %v %v, want the replay of run 1", resp, err)
+	}
+	wantRuns(t, svc, 1)
+}

@@ -94,10 +94,12 @@ type Store interface {
 	// key held by nobody until the lease ends.
 	Claim(ctx context.Context, key Key, claim Record, lease time.Duration) (existing Record, claimed bool, err error)
 	// Finish replaces owner's claim on key with result (StateFinished),
-	// kept for ttl. It returns ErrNotOwner when key no longer holds owner's
-	// claim (its lease ended and the key expired or was claimed again).
-	// Finishing again with the same owner and result returns nil, for the
-	// same reason a repeated claim succeeds.
+	// kept for ttl. A key the claim has left free (its lease ended and
+	// nobody claimed it since) takes the result too: the handler ran, and
+	// a retry must replay it rather than run it again. It returns
+	// ErrNotOwner when another call holds the key (claimed it after the
+	// lease, or finished it). Finishing again with the same owner and
+	// result returns nil, for the same reason a repeated claim succeeds.
 	Finish(ctx context.Context, key Key, owner Owner, result Record, ttl time.Duration) error
 	// Release deletes owner's claim on key so that the next call runs. It
 	// returns ErrNotOwner when key does not hold owner's claim.

@@ -137,11 +137,11 @@ func TestStoreContract(t *testing.T) {
 					t.Fatal("not claimed")
 				}
 				advance(150 * time.Millisecond)
-				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "late"), time.Minute); !errors.Is(err, ErrNotOwner) {
-					t.Errorf("finish after the lease: %v, want ErrNotOwner", err)
-				}
 				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(1)), time.Minute); err != nil || !claimed {
 					t.Fatalf("claim after the lease: claimed=%v err=%v", claimed, err)
+				}
+				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "late"), time.Minute); !errors.Is(err, ErrNotOwner) {
+					t.Errorf("finish after the lease, the key claimed again: %v, want ErrNotOwner", err)
 				}
 				if err := s.Finish(ctx, k, owner(2), finished(fp(1), "r"), 100*time.Millisecond); err != nil {
 					t.Fatal(err)
@@ -149,6 +149,21 @@ func TestStoreContract(t *testing.T) {
 				advance(150 * time.Millisecond)
 				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(3), fp(1)), time.Minute); err != nil || !claimed {
 					t.Fatalf("claim after the ttl: claimed=%v err=%v", claimed, err)
+				}
+			})
+			t.Run("a late result takes a key nobody claimed since", func(t *testing.T) {
+				s, advance := sf.new(t)
+				k := DeriveKey("", "/s.S/M", "k6")
+				if _, claimed, _ := s.Claim(ctx, k, inFlight(owner(1), fp(1)), 100*time.Millisecond); !claimed {
+					t.Fatal("not claimed")
+				}
+				advance(150 * time.Millisecond)
+				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "late"), time.Minute); err != nil {
+					t.Fatalf("finish after the lease, the key free: %v, want nil", err)
+				}
+				got, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(1)), time.Minute)
+				if err != nil || claimed || got.State != StateFinished || string(got.Payload) != "late" {
+					t.Errorf("claim after the late result: claimed=%v err=%v record=%+v, want the result", claimed, err, got)
 				}
 			})
 			t.Run("one of many concurrent claims wins", func(t *testing.T) {

@@ -30,8 +30,9 @@ const DefaultClaimTimeout = 500 * time.Millisecond
 // handler never runs on a claim that a failover could lose.
 var ErrReplicaAcks = errors.New("redis replicas did not acknowledge the idempotency write in time")
 
-// finishScript replaces the caller's in-flight claim with the finished
-// record. ARGV[1] is the claim prefix (version, state, owner), ARGV[2] the
+// finishScript stores the finished record in place of the caller's
+// in-flight claim, or on a free key (the claim expired and nobody claimed
+// since). ARGV[1] is the claim prefix (version, state, owner), ARGV[2] the
 // record, ARGV[3] the TTL in milliseconds. A key that already holds exactly
 // this record answers 1: the script ran before and its reply was lost.
 var finishScript = redis.NewScript(finishSource)
@@ -41,7 +42,7 @@ local v = redis.call('GET', KEYS[1])
 if v == ARGV[2] then
   return 1
 end
-if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
+if not v or string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
