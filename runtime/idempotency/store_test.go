@@ -53,6 +53,16 @@ func finished(f Fingerprint, p string) Record {
 	return Record{Fingerprint: f, Code: codes.OK, ResponseType: "google.protobuf.Struct", Payload: []byte(p)}
 }
 
+// claimAndOutlive claims k for owner 1 with a 100 ms lease and lets the
+// lease end.
+func claimAndOutlive(t *testing.T, s Store, advance func(time.Duration), k Key) {
+	t.Helper()
+	if _, claimed, _ := s.Claim(context.Background(), k, inFlight(owner(1), fp(1)), 100*time.Millisecond); !claimed {
+		t.Fatal("not claimed")
+	}
+	advance(150 * time.Millisecond)
+}
+
 // TestStoreContract runs the Store contract against every implementation.
 func TestStoreContract(t *testing.T) {
 	ctx := context.Background()
@@ -133,10 +143,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("lease and ttl expire", func(t *testing.T) {
 				s, advance := sf.new(t)
 				k := DeriveKey("", "/s.S/M", "k3")
-				if _, claimed, _ := s.Claim(ctx, k, inFlight(owner(1), fp(1)), 100*time.Millisecond); !claimed {
-					t.Fatal("not claimed")
-				}
-				advance(150 * time.Millisecond)
+				claimAndOutlive(t, s, advance, k)
 				if _, claimed, err := s.Claim(ctx, k, inFlight(owner(2), fp(1)), time.Minute); err != nil || !claimed {
 					t.Fatalf("claim after the lease: claimed=%v err=%v", claimed, err)
 				}
@@ -154,10 +161,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("a late result takes a key nobody claimed since", func(t *testing.T) {
 				s, advance := sf.new(t)
 				k := DeriveKey("", "/s.S/M", "k6")
-				if _, claimed, _ := s.Claim(ctx, k, inFlight(owner(1), fp(1)), 100*time.Millisecond); !claimed {
-					t.Fatal("not claimed")
-				}
-				advance(150 * time.Millisecond)
+				claimAndOutlive(t, s, advance, k)
 				if err := s.Finish(ctx, k, owner(1), finished(fp(1), "late"), time.Minute); err != nil {
 					t.Fatalf("finish after the lease, the key free: %v, want nil", err)
 				}
