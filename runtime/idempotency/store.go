@@ -107,8 +107,10 @@ type Store interface {
 }
 
 // ErrNotOwner reports that a claim was lost: its lease ended before Finish
-// or Release. Raise the method's lease or lower its timeout.
-var ErrNotOwner = errors.New("idempotency claim is no longer held by this owner; its lease ended before the handler finished")
+// or Release (from Finish: and another call holds the key, since a late
+// result on a free key is stored). Raise the method's lease or lower its
+// timeout; a result refused this way counts as result_lost.
+var ErrNotOwner = errors.New("idempotency claim is no longer held by this owner: its lease ended")
 
 // ErrStoreFull is returned by MemoryStore.Claim when every entry holds a
 // live claim and none can be evicted. Raise WithMaxEntries.
