@@ -177,49 +177,40 @@ func (sh *memoryShard) held(key Key, owner Owner, now int64) *memorySlot {
 	return sl
 }
 
-// finishedAs reports whether key holds the live result owner stored with
-// the same content as result: a repeated Finish.
-func (sh *memoryShard) finishedAs(key Key, owner Owner, result *Record, now int64) bool {
-	i, ok := sh.index[key]
-	if !ok {
-		return false
-	}
-	r := &sh.slots[i].rec
-	return sh.slots[i].expires > now && r.State == StateFinished && r.Owner == owner &&
-		r.Fingerprint == result.Fingerprint && r.Code == result.Code && r.ResponseType == result.ResponseType &&
-		bytes.Equal(r.Payload, result.Payload)
-}
-
 // Finish implements Store.
 func (s *MemoryStore) Finish(_ context.Context, key Key, owner Owner, result Record, ttl time.Duration) error {
 	now := s.nanos()
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sl := sh.held(key, owner, now)
-	if sl == nil {
-		if sh.finishedAs(key, owner, &result, now) {
-			return nil
-		}
-		i, ok := sh.index[key]
-		if ok && sh.slots[i].expires > now {
-			return ErrNotOwner // another call's claim or result
-		}
-		if !ok {
-			if i, ok = sh.freeSlot(s.perShard, now); !ok {
-				return ErrStoreFull
-			}
-			sh.index[key] = i
-		}
-		// The claim expired and nobody claimed the key since.
-		sl = &sh.slots[i]
-		*sl = memorySlot{key: key, used: true}
-	}
 	result.State = StateFinished
 	result.Owner = owner
-	sl.rec = result
-	sl.expires = now + int64(ttl)
+	i, ok := sh.index[key]
+	switch {
+	case ok && sh.slots[i].expires > now:
+		switch rec := &sh.slots[i].rec; {
+		case rec.State == StateInFlight && rec.Owner == owner:
+		case sameRecord(rec, &result):
+			return nil // a repeated Finish
+		default:
+			return ErrNotOwner // another call's claim or result
+		}
+	case !ok:
+		// The claim expired and its slot was reused: nobody claimed the
+		// key since, so the late result takes a new slot.
+		if i, ok = sh.freeSlot(s.perShard, now); !ok {
+			return ErrStoreFull
+		}
+		sh.index[key] = i
+	}
+	sh.slots[i] = memorySlot{key: key, rec: result, expires: now + int64(ttl), used: true}
 	return nil
+}
+
+// sameRecord reports whether a and b hold the same result.
+func sameRecord(a, b *Record) bool {
+	return a.State == b.State && a.Owner == b.Owner && a.Fingerprint == b.Fingerprint && a.Code == b.Code &&
+		a.ResponseType == b.ResponseType && bytes.Equal(a.Payload, b.Payload)
 }
 
 // Release implements Store.
