@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/govkit/govern/internal/testpb/testv1"
 	"github.com/govkit/govern/runtime/errinfo"
@@ -44,14 +43,7 @@ func TestGatewayNeverMintsIdempotencyKeys(t *testing.T) {
 			}
 			env := startServer(t, g)
 			opts, err := wiring.dial(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn, err := grpc.NewClient(env.addr, append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = conn.Close() })
+			conn := dial(t, env.addr, opts, err)
 			gw := gateway.NewServeMux(gateway.WithRegisterer(g.Registerer()))
 			if err := testv1.RegisterOrderServiceGateway(context.Background(), gw, conn); err != nil {
 				t.Fatal(err)

@@ -18,9 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -545,15 +543,8 @@ func TestIdempotencyWired(t *testing.T) {
 func TestDialOptionsGovernClient(t *testing.T) {
 	g, _ := newGovernor(t)
 	env := startServer(t, g)
-	dial, err := g.DialOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(env.addr, append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	opts, err := g.DialOptions()
+	conn := dial(t, env.addr, opts, err)
 	resp, err := testv1.NewOrderServiceClient(conn).Echo(context.Background(), &testv1.EchoRequest{Message: "hi"})
 	if err != nil || resp.GetMessage() != "hi" {
 		t.Fatalf("governed client call: %v %v", resp, err)

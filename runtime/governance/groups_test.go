@@ -13,9 +13,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -187,15 +185,8 @@ func TestGatewayKeepsTrafficGroupsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := startServer(t, g)
-	dial, err := g.GatewayDialOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(env.addr, append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	opts, err := g.GatewayDialOptions()
+	conn := dial(t, env.addr, opts, err)
 	gw := gateway.NewServeMux(gateway.WithForwardedHeaders("x-canary"))
 	if err := testv1.RegisterOrderServiceGateway(context.Background(), gw, conn); err != nil {
 		t.Fatal(err)

@@ -168,6 +168,21 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// dial connects to the test server at addr with the governor's dial
+// options (or any others), closed at cleanup.
+func dial(t *testing.T, addr string, opts []grpc.DialOption, err error) *grpc.ClientConn {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
 func startServer(t *testing.T, gov *governance.Governor) *testEnv {
 	t.Helper()
 	env := &testEnv{gov: gov, orders: &orderServer{}}
